@@ -1,0 +1,221 @@
+"""The one access gate. Every decision about who may see or change what lives here.
+
+Rules:
+- Staff hold one Role in one Project. A role's scope is `program` (patients of
+  the programs assigned to the staff member) or `global` (the whole project);
+  its RolePermissions say which actions (read/write/update/delete) it has on
+  which resources (patients, clinical, ...).
+- A per-object grant (django-guardian `view_patient` on a Patient, created by an
+  active care-team link) widens a staff member's *scope* to that patient. The
+  role still decides *what* they may do there, and never outside their project.
+- A patient sees only themselves, with the fixed PATIENT_SELF_PERMISSIONS.
+- Superusers are platform operators: everything, always audited.
+- Missing and forbidden look the same: loaders raise Http404 for both.
+
+Use it like this:
+    patients = access.patients_for(request.user)                    # lists
+    patient = access.patient_for_request(request, pk)               # one record, audited read
+    if not access.can(request.user, "clinical", "write", patient):  # a check
+    rows = access.scoped(request.user, Observation.objects, "clinical")  # patient-owned rows
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db.models import Model, Q, QuerySet
+from django.http import Http404
+
+from mahalo.models import ACTIONS, RESOURCES, ProgramAssignment, Project, Role, RolePermission, StaffMember
+
+if TYPE_CHECKING:
+    from patients.models import Patient, Program
+
+# What a patient may do to their own record through the portal and the app.
+PATIENT_SELF_PERMISSIONS = frozenset(
+    {("patients", "read"), ("patients", "update"), ("reports", "read")}
+    | {(r, a) for r in ("clinical", "scheduling", "messaging", "nutrition", "wearables") for a in ("read", "write")}
+)
+GRANT_CODENAME = "view_patient"
+
+
+def _check(resource: str, action: str) -> None:
+    # A typo here would silently deny (or worse, a future change could silently
+    # allow); fail loudly instead.
+    if resource not in RESOURCES or action not in ACTIONS:
+        raise ValueError(f"Unknown permission {resource}:{action}")
+
+
+def staff_of(user) -> StaffMember | None:
+    """The user's active StaffMember row (with role and project), cached on the user."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if not hasattr(user, "_gate_staff"):
+        user._gate_staff = (
+            StaffMember.objects.select_related("role", "project")
+            .filter(user=user, is_active=True, project__is_active=True)
+            .first()
+        )
+    return user._gate_staff
+
+
+def patient_of(user) -> Patient | None:
+    """The patient record a portal user logs in as, or None."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if not hasattr(user, "_gate_patient"):
+        from patients.models import Patient
+
+        user._gate_patient = Patient.objects.select_related("program", "project").filter(user=user).first()
+    return user._gate_patient
+
+
+def is_staff_user(user) -> bool:
+    """Works in the clinician-facing side (staff pages, MFA rule, idle timeout)."""
+    return bool(getattr(user, "is_authenticated", False) and (user.is_superuser or staff_of(user)))
+
+
+def project_of(user) -> Project | None:
+    staff = staff_of(user)
+    if staff:
+        return staff.project
+    patient = patient_of(user)
+    return patient.project if patient else None
+
+
+def actor_role(user) -> str:
+    if not getattr(user, "is_authenticated", False):
+        return "anonymous"
+    if user.is_superuser:
+        return "superuser"
+    staff = staff_of(user)
+    if staff:
+        return f"staff:{staff.role.name}"[:60]
+    return "patient" if patient_of(user) else "user"
+
+
+def permissions_of(user) -> frozenset[tuple[str, str]]:
+    """(resource, action) pairs the user's role grants, cached on the user."""
+    if not getattr(user, "is_authenticated", False):
+        return frozenset()
+    if not hasattr(user, "_gate_perms"):
+        if user.is_superuser:
+            perms = frozenset((r, a) for r in RESOURCES for a in ACTIONS)
+        elif staff := staff_of(user):
+            perms = frozenset(RolePermission.objects.filter(role=staff.role).values_list("resource", "action"))
+        elif patient_of(user):
+            perms = PATIENT_SELF_PERMISSIONS
+        else:
+            perms = frozenset()
+        user._gate_perms = perms
+    return user._gate_perms
+
+
+def programs_for(user) -> QuerySet[Program]:
+    """Programs whose patients the user may see by role scope (for filters and switchers)."""
+    from patients.models import Program
+
+    if not getattr(user, "is_authenticated", False):
+        return Program.objects.none()
+    if user.is_superuser:
+        return Program.objects.all()
+    staff = staff_of(user)
+    if staff is None:
+        patient = patient_of(user)
+        return Program.objects.filter(pk=patient.program_id) if patient else Program.objects.none()
+    qs = Program.objects.filter(project_id=staff.project_id)
+    if staff.role.scope == Role.SCOPE_GLOBAL:
+        return qs
+    return qs.filter(assignments__staff=staff)
+
+
+def patients_for(user, action: str = "read", resource: str = "patients") -> QuerySet[Patient]:
+    """Every patient the user may `action` on `resource`. The only way to list patients."""
+    from patients.models import Patient, PatientUserObjectPermission
+
+    _check(resource, action)
+    if (resource, action) not in permissions_of(user):
+        return Patient.objects.none()
+    if user.is_superuser:
+        return Patient.objects.all()
+    staff = staff_of(user)
+    if staff is None:
+        return Patient.objects.filter(user=user)
+    qs = Patient.objects.filter(project_id=staff.project_id)
+    if staff.role.scope == Role.SCOPE_GLOBAL:
+        return qs
+    assigned = ProgramAssignment.objects.filter(staff=staff).values("program_id")
+    granted = PatientUserObjectPermission.objects.filter(
+        user=user, permission__codename=GRANT_CODENAME
+    ).values("content_object_id")
+    # Subqueries rather than joins: no duplicate rows, no DISTINCT on big lists.
+    return qs.filter(Q(program_id__in=assigned) | Q(pk__in=granted))
+
+
+def can(user, resource: str, action: str, obj: Model | None = None) -> bool:
+    """May `user` do `action` on `resource` (for `obj`, a Patient or a row with .patient / .project)?"""
+    _check(resource, action)
+    if (resource, action) not in permissions_of(user):
+        return False
+    if obj is None:
+        return True
+    from patients.models import Patient
+
+    patient = obj if isinstance(obj, Patient) else getattr(obj, "patient", None)
+    if patient is not None:
+        return patients_for(user, action, resource).filter(pk=patient.pk).exists()
+    project_id = getattr(obj, "project_id", None)
+    if project_id is None and isinstance(obj, Project):
+        project_id = obj.pk
+    if project_id is not None:
+        return user.is_superuser or (project_of(user) is not None and project_of(user).pk == project_id)
+    return False
+
+
+def get_patient_for(user, patient_id, action: str = "read", resource: str = "patients") -> Patient:
+    """Load one patient or raise Http404, for missing and forbidden alike."""
+    patient = (
+        patients_for(user, action, resource).select_related("program", "project").filter(pk=patient_id).first()
+    )
+    if patient is None:
+        raise Http404("No such patient.")
+    return patient
+
+
+def patient_for_request(request, patient_id, action: str = "read", resource: str = "patients") -> Patient:
+    """`get_patient_for` for views and the API: audits the read, or the denial."""
+    from mahalo import audit
+    from patients.models import Patient
+
+    try:
+        patient = get_patient_for(request.user, patient_id, action, resource)
+    except Http404:
+        # Only we learn that the record exists; the caller gets the same 404.
+        target = Patient.objects.filter(pk=patient_id).only("id", "project_id").first()
+        if target is not None:
+            audit.record(request=request, action="denied", resource=resource, patient=target,
+                         project=target.project, metadata={"wanted": action})
+        raise
+    if action == "read":
+        audit.record(request=request, action="read", resource=resource, patient=patient)
+    return patient
+
+
+def scoped(user, queryset: QuerySet, resource: str, action: str = "read") -> QuerySet:
+    """Rows of a patient-owned (`patient` FK) or tenant-owned (`project` FK) model
+    that the user may `action`."""
+    _check(resource, action)
+    model = queryset.model
+    field_names = {f.name for f in model._meta.get_fields()}
+    if "patient" in field_names:
+        return queryset.filter(patient__in=patients_for(user, action, resource))
+    if (resource, action) not in permissions_of(user):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    if "project" in field_names:
+        project = project_of(user)
+        if project is None or (staff_of(user) is None):
+            return queryset.none()
+        return queryset.filter(project=project)
+    raise TypeError(f"{model.__name__} has neither a patient nor a project field; the gate can't scope it.")

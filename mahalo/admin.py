@@ -1,0 +1,313 @@
+"""Django admin, behind the same gate as every page.
+
+Superusers see everything. A tenant's own admins and clinicians (is_staff) see
+their project only: querysets, foreign-key choices and the add/change/delete
+buttons all come from mahalo/access.py through GatedAdmin.
+"""
+
+from allauth.account.models import EmailAddress
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Model
+
+from mahalo import access, audit
+from mahalo.exports import stream_csv
+from mahalo.models import (
+    AuditEvent,
+    FeatureFlag,
+    ProgramAssignment,
+    ProgramSetting,
+    Project,
+    ProjectSetting,
+    Role,
+    RolePermission,
+    StaffMember,
+    User,
+)
+
+# How to reach the tenant from each tenant-owned model (for the scoped querysets).
+TENANT_PATHS = {
+    RolePermission: "role__project",
+    ProgramAssignment: "staff__project",
+    ProgramSetting: "program__project",
+}
+
+
+def tenant_filter(user, queryset, resource: str, action: str = "read"):
+    model = queryset.model
+    from patients.models import Patient
+
+    if model is Patient:
+        return access.patients_for(user, action, resource).order_by(*model._meta.ordering)
+    path = TENANT_PATHS.get(model)
+    if path is None:
+        return access.scoped(user, queryset, resource, action)
+    if not access.can(user, resource, action):
+        return queryset.none()
+    if user.is_superuser:
+        return queryset
+    project = access.project_of(user)
+    return queryset.filter(**{path: project}) if project and access.staff_of(user) else queryset.none()
+
+
+class GatedAdminMixin:
+    gate_resource = "settings"
+
+    def _can(self, request, action, obj: Model | None = None) -> bool:
+        return access.can(request.user, self.gate_resource, action, obj if _has_tenant(obj) else None)
+
+    def get_queryset(self, request):
+        return tenant_filter(request.user, super().get_queryset(request), self.gate_resource)
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff and self._can(request, "read")
+
+    def has_view_permission(self, request, obj=None):
+        return self._can(request, "read", obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._can(request, "update", obj)
+
+    def has_add_permission(self, request, *args):
+        return self._can(request, "write")
+
+    def has_delete_permission(self, request, obj=None):
+        return self._can(request, "delete", obj)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        # Choices in a dropdown are data too: only the user's tenant.
+        if not request.user.is_superuser:
+            from patients.models import Patient, Program
+
+            project = access.project_of(request.user)
+            related = db_field.related_model
+            if related is Project:
+                kwargs["queryset"] = Project.objects.filter(pk=getattr(project, "pk", None))
+            elif related is Patient:
+                kwargs["queryset"] = access.patients_for(request.user)
+            elif related is Program:
+                kwargs["queryset"] = access.programs_for(request.user)
+            elif related in (Role, StaffMember):
+                kwargs["queryset"] = related.objects.filter(project=project)
+            elif related is User:
+                kwargs["queryset"] = User.objects.filter(staff__project=project)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser and not change and hasattr(obj, "project_id") and not obj.project_id:
+            obj.project = access.project_of(request.user)
+        super().save_model(request, obj, form, change)
+
+    # Admin writes land in the audit trail as well as Django's LogEntry.
+    def log_addition(self, request, obj, message):
+        _audit_admin(request, "write", obj)
+        return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        _audit_admin(request, "update", obj, message)
+        return super().log_change(request, obj, message)
+
+    def log_deletions(self, request, queryset):
+        for obj in queryset:
+            _audit_admin(request, "delete", obj)
+        return super().log_deletions(request, queryset)
+
+
+def _has_tenant(obj) -> bool:
+    return obj is not None and (hasattr(obj, "patient") or hasattr(obj, "project_id") or isinstance(obj, Project))
+
+
+def _audit_admin(request, action, obj, message=None):
+    from patients.models import Patient
+
+    patient = obj if isinstance(obj, Patient) else getattr(obj, "patient", None)
+    project = getattr(obj, "project", None) if not isinstance(obj, Project) else obj
+    audit.record(request=request, action=action, resource=obj._meta.label_lower, patient=patient,
+                 project=project if isinstance(project, Project) else None, object_id=obj.pk,
+                 metadata={"via": "admin", "change": str(message)[:500] if message else ""})
+
+
+class GatedAdmin(GatedAdminMixin, admin.ModelAdmin):
+    list_per_page = 50
+
+
+class GatedInline(admin.TabularInline):
+    extra = 0
+
+    def has_view_permission(self, request, obj=None):
+        return access.can(request.user, "settings", "read")
+
+    def has_change_permission(self, request, obj=None):
+        return access.can(request.user, "settings", "update")
+
+    has_add_permission = has_change_permission
+    has_delete_permission = has_change_permission
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    """Logins are managed by platform operators only."""
+
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_active", "is_staff", "is_superuser", "last_login"]
+    list_filter = ["is_active", "is_staff", "is_superuser"]
+    search_fields = ["email", "full_name"]
+    readonly_fields = ["last_login", "date_joined"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["full_name"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
+    filter_horizontal: list[str] = []
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    has_change_permission = has_add_permission = has_delete_permission = has_view_permission
+
+
+@admin.register(Project)
+class ProjectAdmin(GatedAdmin):
+    list_display = ["name", "slug", "brand_name", "brand_color", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["name", "slug", "brand_name"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request):
+        qs = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return qs
+        project = access.project_of(request.user)
+        return qs.filter(pk=project.pk) if project and access.can(request.user, "settings", "read") else qs.none()
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+
+class RolePermissionInline(GatedInline):
+    model = RolePermission
+
+
+@admin.register(Role)
+class RoleAdmin(GatedAdmin):
+    list_display = ["name", "project", "scope", "description"]
+    list_filter = ["scope", "project"]
+    search_fields = ["name", "description"]
+    inlines = [RolePermissionInline]
+
+
+class ProgramAssignmentInline(GatedInline):
+    model = ProgramAssignment
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "program" and not request.user.is_superuser:
+            kwargs["queryset"] = access.programs_for(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(StaffMember)
+class StaffMemberAdmin(GatedAdmin):
+    list_display = ["user", "project", "role", "title", "telehealth_enabled", "is_active"]
+    list_filter = ["project", "role__scope", "is_active", "telehealth_enabled"]
+    search_fields = ["user__email", "user__full_name", "license_number"]
+    list_select_related = ["user", "project", "role"]
+    raw_id_fields = ["user"]
+    inlines = [ProgramAssignmentInline]
+
+
+@admin.register(ProgramAssignment)
+class ProgramAssignmentAdmin(GatedAdmin):
+    list_display = ["staff", "program", "created_at"]
+    list_filter = ["program"]
+    search_fields = ["staff__user__email", "program__name"]
+    list_select_related = ["staff__user", "staff__role", "program"]
+
+
+@admin.register(ProjectSetting)
+class ProjectSettingAdmin(GatedAdmin):
+    list_display = ["key", "value", "project", "updated_at"]
+    list_filter = ["project"]
+    search_fields = ["key", "value"]
+
+
+@admin.register(ProgramSetting)
+class ProgramSettingAdmin(GatedAdmin):
+    list_display = ["key", "value", "program", "updated_at"]
+    list_filter = ["program"]
+    search_fields = ["key", "value"]
+
+
+@admin.register(FeatureFlag)
+class FeatureFlagAdmin(GatedAdmin):
+    list_display = ["name", "enabled", "project", "created_at"]
+    list_filter = ["enabled", "project"]
+    list_editable = ["enabled"]
+    search_fields = ["name"]
+
+
+@admin.action(description="Export selected events as CSV")
+def export_audit_csv(modeladmin, request, queryset):
+    audit.record(request=request, action="export", resource="audit", metadata={"via": "admin",
+                                                                                 "count": queryset.count()})
+    rows = ([e.at.isoformat(), e.actor_email, e.actor_role, e.action, e.resource, e.patient_id or "",
+             e.object_id, e.ip or "", e.path, e.metadata] for e in queryset.iterator())
+    return stream_csv(["at", "actor_email", "actor_role", "action", "resource", "patient_id", "object_id", "ip",
+                       "path", "metadata"], rows, "audit-events.csv")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(GatedAdmin):
+    """Append-only: filter, read and export; never add, change or delete."""
+
+    gate_resource = "audit"
+    list_display = ["at", "actor_email", "actor_role", "action", "resource", "patient", "ip"]
+    list_filter = ["action", "resource", "actor_role", "at"]
+    search_fields = ["actor_email", "object_id", "patient__last_name", "patient__first_name", "path"]
+    date_hierarchy = "at"
+    list_select_related = ["patient"]
+    actions = [export_audit_csv]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
+# allauth's EmailAddress admin lets a non-superuser staff see every login's
+# address; keep it for platform operators only.
+class EmailAddressAdmin(admin.ModelAdmin):
+    list_display = ["email", "user", "primary", "verified"]
+    search_fields = ["email"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    has_change_permission = has_add_permission = has_delete_permission = has_view_permission
+
+
+if admin.site.is_registered(EmailAddress):
+    admin.site.unregister(EmailAddress)
+admin.site.register(EmailAddress, EmailAddressAdmin)

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class MahaloConfig(AppConfig):
+    name = "mahalo"
+    verbose_name = "Mahalo core"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from mahalo import audit
+
+        audit.connect_axes()

@@ -1,0 +1,19 @@
+from mahalo import access
+from mahalo import shell as frame
+
+
+def shell(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": [], "brand": None}
+    project = access.project_of(user)
+    is_staff = access.is_staff_user(user)
+    programs = list(access.programs_for(user).only("id", "name")) if is_staff else []
+    return {
+        "nav_items": frame.nav_items(request),
+        "brand": project,
+        "is_staff_user": is_staff,
+        "actor_role": access.actor_role(user),
+        "switch_programs": programs if len(programs) > 1 else [],
+        "current_program": frame.current_program(request) if len(programs) > 1 else None,
+    }

@@ -1,0 +1,174 @@
+"""Demo tenants, programs, staff, patients. Idempotent: run it as often as you like.
+
+Accounts (password: env MAHALO_DEMO_PASSWORD, default "mahalo-demo"):
+  admin@demo.mahalo.health       superuser (platform operator)
+  lead@demo.mahalo.health        Clinical Lead, global scope in Mahalo Demo
+  cardio@demo.mahalo.health      Clinician, Cardiac Rehab only
+  dietitian@demo.mahalo.health   Dietitian, Metabolic Health only
+  patient@demo.mahalo.health     patient in Cardiac Rehab (portal login)
+  outsider@other.mahalo.health   Administrator of Other Clinic
+"""
+
+import random
+from datetime import date, timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from mahalo.models import FeatureFlag, ProgramAssignment, ProgramSetting, Project, ProjectSetting, StaffMember, User
+from mahalo.services import project_ensure_default_roles
+from patients.models import Patient, Program
+
+FIRST = ["Leilani", "Kai", "Malia", "Keoni", "Noelani", "Makoa", "Aiko", "Hiro", "Maria", "José", "Grace",
+         "Samuel", "Priya", "Arjun", "Mei", "Wei", "Fatima", "Omar", "Hannah", "Noah", "Olivia", "Ethan",
+         "Amara", "Kwame", "Sofia", "Mateo", "Isabella", "Lucas", "Chloe", "Daniel", "Ava", "Elijah",
+         "Mia", "James", "Luana", "Kaleo", "Emma", "Liam", "Nalani", "Ikaika"]
+LAST = ["Kahananui", "Nakamura", "Santos", "Kealoha", "Tanaka", "Akana", "Reyes", "Chen", "Patel", "Kim",
+        "Johnson", "Nguyen", "Williams", "Okafor", "Garcia", "Kapule", "Silva", "Ito", "Brown", "Mahoe",
+        "Lopez", "Fernandez", "Hughes", "Alvarez", "Morita", "Pham", "Davis", "Kaʻaihue", "Wong", "Cruz"]
+STREETS = ["Kapiolani Blvd", "King St", "Beretania St", "Kalakaua Ave", "Nuuanu Ave", "Waialae Ave",
+           "Kamehameha Hwy", "Ala Moana Blvd", "Keeaumoku St", "Pali Hwy"]
+CITIES = [("Honolulu", "HI", "968"), ("Kailua", "HI", "967"), ("Hilo", "HI", "967"), ("Kapolei", "HI", "967"),
+          ("San Diego", "CA", "921"), ("Portland", "OR", "972")]
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo tenants, programs, accounts and patients (idempotent)."
+
+    def handle(self, *args, **options):
+        password = settings.MAHALO_DEMO_PASSWORD
+        with transaction.atomic():
+            summary = seed(password)
+        self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        self.stdout.write(f"Patients: {summary['patients']} in Mahalo Demo, {summary['other_patients']} in Other Clinic")
+        self.stdout.write(f"Demo logins (password: {'$MAHALO_DEMO_PASSWORD' if password != 'mahalo-demo' else password}):")
+        for email, what in DEMO_ACCOUNTS:
+            self.stdout.write(f"  {email:<32} {what}")
+
+
+DEMO_ACCOUNTS = [
+    ("admin@demo.mahalo.health", "superuser: every tenant, Django admin"),
+    ("lead@demo.mahalo.health", "clinical lead: all of Mahalo Demo, audit log"),
+    ("cardio@demo.mahalo.health", "clinician: Cardiac Rehab patients only"),
+    ("dietitian@demo.mahalo.health", "dietitian: Metabolic Health patients only"),
+    ("patient@demo.mahalo.health", "patient in Cardiac Rehab: the portal"),
+    ("outsider@other.mahalo.health", "administrator of Other Clinic: nothing of Mahalo Demo"),
+]
+
+
+def _user(email, name, password, *, superuser=False, staff=False):
+    user = User.objects.filter(email=email).first()
+    if user is None:
+        user = User(email=email)
+    user.full_name = name
+    user.is_active = True
+    user.is_superuser = superuser
+    user.is_staff = staff or superuser
+    user.set_password(password)
+    user.save()
+    EmailAddress.objects.update_or_create(user=user, email=email, defaults={"verified": True, "primary": True})
+    return user
+
+
+def _staff(user, project, role, title, programs=()):
+    member, _ = StaffMember.objects.update_or_create(
+        user=user, defaults={"project": project, "role": role, "title": title, "is_active": True}
+    )
+    for program in programs:
+        ProgramAssignment.objects.get_or_create(staff=member, program=program)
+    return member
+
+
+def _patients(project, programs_with_counts, rng, email_domain):
+    made = 0
+    statuses = ["active"] * 14 + ["paused"] * 2 + ["discharged"] * 2 + ["archived"]
+    for program, count in programs_with_counts:
+        for i in range(count):
+            first = FIRST[rng.randrange(len(FIRST))]
+            last = LAST[rng.randrange(len(LAST))]
+            city, state, zip3 = CITIES[rng.randrange(len(CITIES))]
+            email = f"{first.lower()}.{last.lower().replace('ʻ', '')}.{program.name[:1].lower()}{i}@{email_domain}"
+            email = email.replace("é", "e")
+            born = date(1942, 1, 1) + timedelta(days=rng.randrange(365 * 55))
+            Patient.objects.update_or_create(
+                project=project, email=email,
+                defaults={
+                    "program": program,
+                    "first_name": first,
+                    "last_name": last,
+                    "preferred_name": rng.choice(["", "", "", first[:3]]) if first[:3] != first else "",
+                    "date_of_birth": born,
+                    "sex": rng.choice(["female", "male"]),
+                    "phone": f"+1808555{rng.randrange(10000):04d}",
+                    "preferred_contact_method": rng.choice(["phone", "email", "text", "portal"]),
+                    "street_address": f"{rng.randrange(10, 3999)} {rng.choice(STREETS)}",
+                    "city": city,
+                    "state": state,
+                    "postal_code": f"{zip3}{rng.randrange(100):02d}",
+                    "country": "US",
+                    "status": statuses[rng.randrange(len(statuses))],
+                },
+            )
+            made += 1
+    return made
+
+
+def seed(password: str) -> dict:
+    rng = random.Random(20261123)  # fixed: the same demo every time
+
+    demo, _ = Project.objects.update_or_create(
+        slug="mahalo-demo",
+        defaults={"name": "Mahalo Demo", "brand_name": "Mahalo Demo Health", "brand_color": "#0f766e",
+                  "support_email": "support@demo.mahalo.health"},
+    )
+    other, _ = Project.objects.update_or_create(
+        slug="other-clinic",
+        defaults={"name": "Other Clinic", "brand_name": "Other Clinic", "brand_color": "#7c3aed",
+                  "support_email": "help@other.mahalo.health"},
+    )
+    cardiac, _ = Program.objects.update_or_create(
+        project=demo, name="Cardiac Rehab",
+        defaults={"timezone": "Pacific/Honolulu", "description": "Twelve-week post-surgery cardiac rehabilitation."},
+    )
+    metabolic, _ = Program.objects.update_or_create(
+        project=demo, name="Metabolic Health",
+        defaults={"timezone": "America/Los_Angeles", "description": "Diabetes and weight management coaching."},
+    )
+    general, _ = Program.objects.update_or_create(
+        project=other, name="General Practice", defaults={"timezone": "America/Chicago"}
+    )
+    demo_roles = project_ensure_default_roles(project=demo)
+    other_roles = project_ensure_default_roles(project=other)
+
+    _user("admin@demo.mahalo.health", "Ada Admin", password, superuser=True)
+    lead = _user("lead@demo.mahalo.health", "Leah Kalani", password, staff=True)
+    _staff(lead, demo, demo_roles["Clinical Lead"], "MD")
+    cardio = _user("cardio@demo.mahalo.health", "Carl Diaz", password, staff=True)
+    _staff(cardio, demo, demo_roles["Clinician"], "RN", [cardiac])
+    dietitian = _user("dietitian@demo.mahalo.health", "Dana Ito", password, staff=True)
+    _staff(dietitian, demo, demo_roles["Dietitian"], "RD", [metabolic])
+    outsider = _user("outsider@other.mahalo.health", "Oscar Other", password, staff=True)
+    _staff(outsider, other, other_roles["Administrator"], "Practice manager")
+
+    n_demo = _patients(demo, [(cardiac, 34), (metabolic, 30)], rng, "patients.demo.mahalo.health")
+    n_other = _patients(other, [(general, 8)], rng, "patients.other.mahalo.health")
+
+    portal_user = _user("patient@demo.mahalo.health", "Kai Kahananui", password)
+    Patient.objects.update_or_create(
+        project=demo, email="patient@demo.mahalo.health",
+        defaults={"program": cardiac, "user": portal_user, "first_name": "Kai", "last_name": "Kahananui",
+                  "date_of_birth": date(1961, 4, 18), "sex": "male", "phone": "+18085550142",
+                  "preferred_contact_method": "portal", "street_address": "1200 Kapiolani Blvd",
+                  "city": "Honolulu", "state": "HI", "postal_code": "96814", "country": "US",
+                  "status": "active"},
+    )
+
+    ProjectSetting.objects.update_or_create(project=demo, key="max_patients", defaults={"value": "500"})
+    ProjectSetting.objects.update_or_create(project=demo, key="hrv_drop_threshold_pct", defaults={"value": "25"})
+    ProgramSetting.objects.update_or_create(program=cardiac, key="hrv_drop_threshold_pct", defaults={"value": "20"})
+    for name, on in [("food_tracking", True), ("telehealth", True), ("wearables", True)]:
+        FeatureFlag.objects.update_or_create(project=demo, name=name, defaults={"enabled": on})
+    FeatureFlag.objects.update_or_create(project=other, name="food_tracking", defaults={"enabled": False})
+    return {"patients": n_demo + 1, "other_patients": n_other}

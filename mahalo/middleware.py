@@ -1,0 +1,108 @@
+"""Session rules for staff: idle timeout and mandatory MFA enrolment."""
+
+import time
+import zoneinfo
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import JsonResponse
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from urllib.parse import urlencode
+
+from mahalo import access
+
+# Paths a staff member without MFA may still open: enrolment itself, logout,
+# static files and the health probe.
+MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/media/", "/favicon")
+IDLE_KEY = "mahalo_last_seen"
+
+
+def _to(request, url):
+    # An HTMX request must move the whole page, not swap a login form into a table.
+    if getattr(request, "htmx", False):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+def _has_mfa(user) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
+
+
+class StaffMFARequiredMiddleware:
+    """With MAHALO_REQUIRE_STAFF_MFA on, staff without TOTP are sent to /accounts/2fa/."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            settings.MAHALO_REQUIRE_STAFF_MFA
+            and not request.path.startswith(MFA_EXEMPT_PREFIXES)
+            and access.is_staff_user(request.user)
+            and not _has_mfa(request.user)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": "Enrol two-factor authentication at /accounts/2fa/ first."},
+                                    status=403)
+            messages.warning(request, "Staff accounts need two-factor authentication. Set it up to continue.")
+            return _to(request, reverse("mfa_index"))
+        return self.get_response(request)
+
+
+class StaffIdleTimeoutMiddleware:
+    """Logs staff out after MAHALO_STAFF_IDLE_TIMEOUT seconds without a request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if access.is_staff_user(request.user) and not request.path.startswith(("/static/", "/healthz")):
+            now = int(time.time())
+            last = request.session.get(IDLE_KEY)
+            if last is not None and now - int(last) > settings.MAHALO_STAFF_IDLE_TIMEOUT:
+                logout(request)
+                messages.info(request, "You were signed out after a period of inactivity.")
+                if request.path.startswith("/api/"):
+                    return JsonResponse({"detail": "Session expired."}, status=401)
+                return _to(request, f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
+            request.session[IDLE_KEY] = now
+        return self.get_response(request)
+
+
+class UserTimezoneMiddleware:
+    """Show times in the user's program timezone (staff: focused or first program)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import timezone as djtz
+
+        from mahalo.shell import current_program
+
+        user = request.user
+        tzname = None
+        if user.is_authenticated:
+            patient = access.patient_of(user)
+            if patient is not None:
+                tzname = patient.program.timezone
+            elif access.is_staff_user(user):
+                focus = current_program(request)
+                tzname = focus.timezone if focus else (
+                    access.programs_for(user).order_by("name").values_list("timezone", flat=True).first()
+                )
+        if tzname:
+            try:
+                djtz.activate(zoneinfo.ZoneInfo(tzname))
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                djtz.deactivate()
+        else:
+            djtz.deactivate()
+        return self.get_response(request)

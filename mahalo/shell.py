@@ -1,0 +1,46 @@
+"""What every page's frame needs: the nav for the user's role, the tenant's
+branding, and the staff member's current program (the program switcher)."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from mahalo import access
+
+PROGRAM_SESSION_KEY = "mahalo_program"
+
+
+def current_program(request):
+    """The program the staff member has focused on, or None for "all my programs".
+
+    Only narrows lists; the gate still decides what may be seen, so a stale or
+    forged session value can't widen anything."""
+    wanted = request.session.get(PROGRAM_SESSION_KEY)
+    if not wanted:
+        return None
+    return access.programs_for(request.user).filter(pk=wanted).first()
+
+
+def nav_items(request) -> list[dict]:
+    user = request.user
+    if not user.is_authenticated:
+        return []
+    path = request.path
+    items = []
+
+    def add(label, url_name, prefix):
+        url = reverse(url_name)
+        items.append({"label": label, "url": url, "active": path == url if prefix == "/" else path.startswith(prefix)})
+
+    if access.is_staff_user(user):
+        add("Home", "home", "/")
+        if access.can(user, "patients", "read"):
+            add("Patients", "patient_list", "/patients/")
+        if access.can(user, "audit", "read"):
+            add("Audit log", "audit_log", "/audit/")
+        if user.is_staff:
+            items.append({"label": "Admin", "url": reverse("admin:index"), "active": path.startswith("/admin/")})
+        add("API", "api_docs", "/api/docs/")
+    elif access.patient_of(user):
+        add("My health", "portal_home", "/portal/")
+    return items
