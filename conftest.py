@@ -1,0 +1,90 @@
+"""Role fixtures shared by every app's tests (DESIGN.md: project lead, program
+clinician, clinician of another program, patient, other tenant's admin)."""
+
+from types import SimpleNamespace
+
+import pytest
+from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+from mahalo.tests.factories import PASSWORD, ProjectFactory, UserFactory, make_staff
+from patients.tests.factories import PatientFactory, ProgramFactory
+
+
+def enrol_totp(user) -> str:
+    """Give a user a TOTP authenticator, as /accounts/2fa/ would; returns the secret."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 is right for production and far too slow for hundreds of test users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    # With REDIS_URL the cache outlives a test; allauth's rate limits and used
+    # TOTP codes live there and must not leak from one test into the next.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def world(db):
+    """Two tenants. In `project`: programs cardiac and metabolic, a global lead, a
+    cardiac clinician, a metabolic clinician, patients in each program, one with a
+    portal login. In `other_project`: its admin and a patient."""
+    project = ProjectFactory(name="Demo Tenant")
+    other_project = ProjectFactory(name="Other Tenant")
+    cardiac = ProgramFactory(project=project, name="Cardiac Rehab", timezone="Pacific/Honolulu")
+    metabolic = ProgramFactory(project=project, name="Metabolic Health", timezone="America/Los_Angeles")
+    other_program = ProgramFactory(project=other_project, name="General Practice")
+
+    lead = make_staff(project, "Clinical Lead", email="lead@t.test")
+    clinician = make_staff(project, "Clinician", [cardiac], email="cardio@t.test")
+    other_clinician = make_staff(project, "Clinician", [metabolic], email="metabolic@t.test")
+    dietitian = make_staff(project, "Dietitian", [metabolic], email="dietitian@t.test")
+    outsider = make_staff(other_project, "Administrator", email="outsider@o.test")
+    for user in (lead, clinician, other_clinician, dietitian, outsider):
+        enrol_totp(user)
+
+    patient_user = UserFactory(email="kai@p.test")
+    me = PatientFactory(program=cardiac, user=patient_user, first_name="Kai", last_name="Portal")
+    cardiac_patients = [me] + [PatientFactory(program=cardiac) for _ in range(3)]
+    metabolic_patients = [PatientFactory(program=metabolic) for _ in range(3)]
+    foreign_patients = [PatientFactory(program=other_program) for _ in range(2)]
+    return SimpleNamespace(
+        project=project, other_project=other_project,
+        cardiac=cardiac, metabolic=metabolic, other_program=other_program,
+        lead=lead, clinician=clinician, other_clinician=other_clinician, dietitian=dietitian,
+        outsider=outsider, patient_user=patient_user, me=me,
+        cardiac_patients=cardiac_patients, metabolic_patients=metabolic_patients,
+        foreign_patients=foreign_patients, password=PASSWORD,
+    )
+
+
+@pytest.fixture
+def login(client):
+    """login(user) -> the test client, signed in as user (session, as a browser)."""
+
+    def _login(user):
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client
+
+    return _login
+
+
+@pytest.fixture
+def api_login():
+    from rest_framework.test import APIClient
+
+    def _login(user):
+        api = APIClient()
+        api.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return api
+
+    return _login

@@ -1,0 +1,35 @@
+"""Every page and endpoint asks for a login first."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/", "/patients/", "/portal/", "/audit/", "/audit/export.csv", "/admin/", "/admin/patients/patient/",
+         "/accounts/2fa/", "/accounts/password/change/"]
+API = ["/api/v1/", "/api/v1/patients/", "/api/v1/me/", "/api/schema/", "/api/docs/"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_redirect_to_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+@pytest.mark.parametrize("path", API)
+def test_api_refuses_anonymous(client, path):
+    assert client.get(path).status_code in (401, 403)
+
+
+def test_patient_pages_redirect_with_a_real_id(client, world):
+    for path in (f"/patients/{world.me.pk}/", f"/api/v1/patients/{world.me.pk}/"):
+        assert client.get(path).status_code in (302, 401, 403)
+
+
+def test_switch_program_requires_login(client):
+    response = client.post("/program/switch/", {"program": ""})
+    assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_healthz_is_public(client):
+    assert client.get("/healthz").status_code == 200

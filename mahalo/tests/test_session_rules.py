@@ -1,0 +1,34 @@
+import pytest
+
+from mahalo.middleware import IDLE_KEY
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_are_signed_out_after_idle_timeout(login, world, settings):
+    settings.MAHALO_STAFF_IDLE_TIMEOUT = 60
+    client = login(world.clinician)
+    assert client.get("/patients/").status_code == 200
+    session = client.session
+    session[IDLE_KEY] = session[IDLE_KEY] - 61
+    session.save()
+    response = client.get("/patients/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/?next=")
+    assert client.get("/patients/").status_code == 302
+
+
+def test_activity_keeps_the_session(login, world, settings):
+    settings.MAHALO_STAFF_IDLE_TIMEOUT = 60
+    client = login(world.clinician)
+    client.get("/")
+    session = client.session
+    session[IDLE_KEY] = session[IDLE_KEY] - 30
+    session.save()
+    assert client.get("/patients/").status_code == 200
+
+
+def test_patients_have_no_staff_idle_timeout(login, world, settings):
+    settings.MAHALO_STAFF_IDLE_TIMEOUT = 1
+    client = login(world.patient_user)
+    client.get("/portal/")
+    assert IDLE_KEY not in client.session
