@@ -15,8 +15,8 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from mahalo import access, audit
-from mahalo.exports import stream_csv
 from mahalo.decorators import permission_required, staff_required
+from mahalo.exports import stream_csv
 from mahalo.models import AuditEvent, Project, StaffMember
 from mahalo.shell import PROGRAM_SESSION_KEY, current_program
 

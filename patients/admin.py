@@ -14,15 +14,15 @@ class ProgramAdmin(GatedAdmin):
 @admin.register(Patient)
 class PatientAdmin(GatedAdmin):
     gate_resource = "patients"
-    list_display = ["last_name", "first_name", "date_of_birth", "program", "status", "email", "phone", "updated_at"]
+    list_display = ["last_name", "first_name", "mrn", "date_of_birth", "program", "status", "email", "phone", "updated_at"]
     list_display_links = ["last_name", "first_name"]
     list_filter = ["status", "program", "sex"]
-    search_fields = ["first_name", "last_name", "preferred_name", "email", "phone"]
+    search_fields = ["first_name", "last_name", "preferred_name", "mrn", "email", "phone"]
     list_select_related = ["program"]
     raw_id_fields = ["user"]
     readonly_fields = ["created_at", "updated_at"]
     fieldsets = [
-        ("Identity", {"fields": ["first_name", "last_name", "preferred_name", "date_of_birth", "sex"]}),
+        ("Identity", {"fields": ["mrn", "first_name", "last_name", "preferred_name", "date_of_birth", "sex"]}),
         ("Enrollment", {"fields": ["project", "program", "status", "user"]}),
         ("Contact", {"fields": ["email", "phone", "preferred_contact_method", "street_address", "city", "state",
                                 "postal_code", "country"]}),

@@ -17,7 +17,7 @@ class PatientSerializer(serializers.ModelSerializer):
     class Meta:
         model = Patient
         fields = [
-            "id", "first_name", "last_name", "preferred_name", "date_of_birth", "age", "sex",
+            "id", "mrn", "first_name", "last_name", "preferred_name", "date_of_birth", "age", "sex",
             "email", "phone", "preferred_contact_method", "street_address", "city", "state",
             "postal_code", "country", "program", "status", "created_at", "updated_at",
         ]

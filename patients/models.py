@@ -14,7 +14,6 @@ from django.db import models
 from guardian.models import UserObjectPermissionBase
 
 
-
 def validate_timezone(value: str) -> None:
     # Validated rather than `choices`: the tz database changes with tzdata
     # releases and must not force a new migration each time.
@@ -70,6 +69,8 @@ class Patient(models.Model):
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="patient"
     )
+    # Medical record number: the program's own identifier for the patient.
+    mrn = models.CharField("MRN", max_length=40, blank=True)
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     preferred_name = models.CharField(max_length=100, blank=True)
@@ -89,6 +90,10 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "mrn"], condition=~models.Q(mrn=""),
+                                    name="uniq_patient_mrn_per_project"),
+        ]
         indexes = [
             models.Index(fields=["project", "program", "status"]),
             models.Index(fields=["project", "last_name", "first_name"]),

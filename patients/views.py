@@ -37,7 +37,7 @@ def _registry(request):
     for term in f["q"].split():
         qs = qs.filter(
             Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(preferred_name__icontains=term)
-            | Q(email__icontains=term) | Q(phone__icontains=term)
+            | Q(email__icontains=term) | Q(phone__icontains=term) | Q(mrn__iexact=term)
         )
     qs = qs.order_by(*SORTS.get(f["sort"], SORTS["name"]), "id")
     return qs, f, focus

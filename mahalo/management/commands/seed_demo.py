@@ -28,6 +28,8 @@ FIRST = ["Leilani", "Kai", "Malia", "Keoni", "Noelani", "Makoa", "Aiko", "Hiro",
 LAST = ["Kahananui", "Nakamura", "Santos", "Kealoha", "Tanaka", "Akana", "Reyes", "Chen", "Patel", "Kim",
         "Johnson", "Nguyen", "Williams", "Okafor", "Garcia", "Kapule", "Silva", "Ito", "Brown", "Mahoe",
         "Lopez", "Fernandez", "Hughes", "Alvarez", "Morita", "Pham", "Davis", "Kaʻaihue", "Wong", "Cruz"]
+NICKNAMES = {"Samuel": "Sam", "Elijah": "Eli", "Isabella": "Bella", "Daniel": "Danny", "Keoni": "Kona",
+             "Noelani": "Noe", "Ikaika": "Kaika", "Olivia": "Liv", "James": "Jim", "Leilani": "Lani"}
 STREETS = ["Kapiolani Blvd", "King St", "Beretania St", "Kalakaua Ave", "Nuuanu Ave", "Waialae Ave",
            "Kamehameha Hwy", "Ala Moana Blvd", "Keeaumoku St", "Pali Hwy"]
 CITIES = [("Honolulu", "HI", "968"), ("Kailua", "HI", "967"), ("Hilo", "HI", "967"), ("Kapolei", "HI", "967"),
@@ -42,8 +44,11 @@ class Command(BaseCommand):
         with transaction.atomic():
             summary = seed(password)
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
-        self.stdout.write(f"Patients: {summary['patients']} in Mahalo Demo, {summary['other_patients']} in Other Clinic")
-        self.stdout.write(f"Demo logins (password: {'$MAHALO_DEMO_PASSWORD' if password != 'mahalo-demo' else password}):")
+        self.stdout.write(
+            f"Patients: {summary['patients']} in Mahalo Demo, {summary['other_patients']} in Other Clinic"
+        )
+        shown = password if password == "mahalo-demo" else "$MAHALO_DEMO_PASSWORD"  # noqa: S105
+        self.stdout.write(f"Demo logins (password: {shown}):")
         for email, what in DEMO_ACCOUNTS:
             self.stdout.write(f"  {email:<32} {what}")
 
@@ -81,7 +86,7 @@ def _staff(user, project, role, title, programs=()):
     return member
 
 
-def _patients(project, programs_with_counts, rng, email_domain):
+def _patients(project, programs_with_counts, rng, email_domain, mrn_prefix):
     made = 0
     statuses = ["active"] * 14 + ["paused"] * 2 + ["discharged"] * 2 + ["archived"]
     for program, count in programs_with_counts:
@@ -93,12 +98,13 @@ def _patients(project, programs_with_counts, rng, email_domain):
             email = email.replace("é", "e")
             born = date(1942, 1, 1) + timedelta(days=rng.randrange(365 * 55))
             Patient.objects.update_or_create(
-                project=project, email=email,
+                project=project, mrn=f"{mrn_prefix}-{program.name[:1]}{i + 1:04d}",
                 defaults={
+                    "email": email,
                     "program": program,
                     "first_name": first,
                     "last_name": last,
-                    "preferred_name": rng.choice(["", "", "", first[:3]]) if first[:3] != first else "",
+                    "preferred_name": NICKNAMES.get(first, "") if rng.random() < 0.5 else "",
                     "date_of_birth": born,
                     "sex": rng.choice(["female", "male"]),
                     "phone": f"+1808555{rng.randrange(10000):04d}",
@@ -152,13 +158,13 @@ def seed(password: str) -> dict:
     outsider = _user("outsider@other.mahalo.health", "Oscar Other", password, staff=True)
     _staff(outsider, other, other_roles["Administrator"], "Practice manager")
 
-    n_demo = _patients(demo, [(cardiac, 34), (metabolic, 30)], rng, "patients.demo.mahalo.health")
-    n_other = _patients(other, [(general, 8)], rng, "patients.other.mahalo.health")
+    n_demo = _patients(demo, [(cardiac, 34), (metabolic, 30)], rng, "patients.demo.mahalo.health", "MD")
+    n_other = _patients(other, [(general, 8)], rng, "patients.other.mahalo.health", "OC")
 
     portal_user = _user("patient@demo.mahalo.health", "Kai Kahananui", password)
     Patient.objects.update_or_create(
-        project=demo, email="patient@demo.mahalo.health",
-        defaults={"program": cardiac, "user": portal_user, "first_name": "Kai", "last_name": "Kahananui",
+        project=demo, mrn="MD-KAI0001",
+        defaults={"email": "patient@demo.mahalo.health", "program": cardiac, "user": portal_user, "first_name": "Kai", "last_name": "Kahananui",
                   "date_of_birth": date(1961, 4, 18), "sex": "male", "phone": "+18085550142",
                   "preferred_contact_method": "portal", "street_address": "1200 Kapiolani Blvd",
                   "city": "Honolulu", "state": "HI", "postal_code": "96814", "country": "US",
