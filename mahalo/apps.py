@@ -7,6 +7,6 @@ class MahaloConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from mahalo import audit
+        from mahalo import audit, checks  # noqa: F401 - registers the deploy checks
 
         audit.connect_axes()

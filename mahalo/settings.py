@@ -146,6 +146,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mahalo Health] "
 # Axes does the lockout; allauth's own rate limit would answer first otherwise.
 ACCOUNT_RATE_LIMITS = {"login_failed": False}
 
+MFA_ADAPTER = "mahalo.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Mahalo Health"
 
