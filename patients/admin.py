@@ -14,7 +14,8 @@ class ProgramAdmin(GatedAdmin):
 @admin.register(Patient)
 class PatientAdmin(GatedAdmin):
     gate_resource = "patients"
-    list_display = ["last_name", "first_name", "mrn", "date_of_birth", "program", "status", "email", "phone", "updated_at"]
+    list_display = ["last_name", "first_name", "mrn", "date_of_birth", "program", "status", "email", "phone",
+                    "updated_at"]
     list_display_links = ["last_name", "first_name"]
     list_filter = ["status", "program", "sex"]
     search_fields = ["first_name", "last_name", "preferred_name", "mrn", "email", "phone"]

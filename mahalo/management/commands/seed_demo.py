@@ -164,7 +164,8 @@ def seed(password: str) -> dict:
     portal_user = _user("patient@demo.mahalo.health", "Kai Kahananui", password)
     Patient.objects.update_or_create(
         project=demo, mrn="MD-KAI0001",
-        defaults={"email": "patient@demo.mahalo.health", "program": cardiac, "user": portal_user, "first_name": "Kai", "last_name": "Kahananui",
+        defaults={"email": "patient@demo.mahalo.health", "program": cardiac, "user": portal_user,
+                  "first_name": "Kai", "last_name": "Kahananui",
                   "date_of_birth": date(1961, 4, 18), "sex": "male", "phone": "+18085550142",
                   "preferred_contact_method": "portal", "street_address": "1200 Kapiolani Blvd",
                   "city": "Honolulu", "state": "HI", "postal_code": "96814", "country": "US",
