@@ -109,6 +109,9 @@ CELERY_TASK_ALWAYS_EAGER = (
     env.bool("CELERY_TASK_ALWAYS_EAGER") if env.str("CELERY_TASK_ALWAYS_EAGER", default="") else not CELERY_BROKER_URL
 )
 CELERY_TASK_EAGER_PROPAGATES = True
+# Results are rarely needed (tasks write rows); kept in Redis when there is one.
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL or None
+CELERY_RESULT_EXPIRES = 3600
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"

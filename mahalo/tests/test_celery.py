@@ -1,0 +1,41 @@
+"""Celery: eager with no broker; a real worker round trip when Redis is there."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mahalo.celery import app, ping
+
+
+def test_tasks_run_in_process_without_a_broker(settings):
+    if settings.CELERY_BROKER_URL:
+        pytest.skip("a broker is configured")
+    assert app.conf.task_always_eager
+    assert ping.delay().get(timeout=1) == "pong"
+
+
+def test_a_real_worker_answers_through_redis(tmp_path):
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("REDIS_URL not set (CI sets it)")
+    queue = f"smoke-{os.getpid()}-{time.time_ns()}"
+    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false"}
+    worker = subprocess.Popen(  # noqa: S603 - our own venv's celery
+        [sys.executable, "-m", "celery", "-A", "mahalo", "worker", "-Q", queue, "--pool=solo",
+         "--without-gossip", "--without-mingle", "--loglevel=warning"],
+        env=env, stdout=open(tmp_path / "worker.log", "w"), stderr=subprocess.STDOUT,  # noqa: SIM115
+    )
+    old_eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    app.conf.broker_url = url
+    app.conf.result_backend = url
+    try:
+        result = ping.apply_async(queue=queue)
+        assert result.get(timeout=60) == "pong"
+    finally:
+        app.conf.task_always_eager = old_eager
+        worker.terminate()
+        worker.wait(timeout=30)
