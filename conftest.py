@@ -107,6 +107,13 @@ def browser_page(settings):
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls
     # made by the test itself are still synchronous and safe.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # The live server answers each request in a new thread; persistent connections
+    # would outlive those threads and block dropping the test database.
+    from django.db import connections
+
+    db_settings = connections["default"].settings_dict
+    old_max_age = db_settings["CONN_MAX_AGE"]
+    db_settings["CONN_MAX_AGE"] = 0
     settings.SESSION_COOKIE_SECURE = False
     settings.CSRF_COOKIE_SECURE = False
     from playwright.sync_api import sync_playwright
@@ -122,6 +129,7 @@ def browser_page(settings):
                 os.makedirs(artifacts, exist_ok=True)
                 page.screenshot(path=os.path.join(artifacts, f"last-{os.getpid()}.png"), full_page=True)
             browser.close()
+            db_settings["CONN_MAX_AGE"] = old_max_age
 
 
 def axe_violations(page) -> list[dict]:

@@ -12,6 +12,10 @@ Rules:
 - Superusers are platform operators: everything, always audited.
 - Missing and forbidden look the same: loaders raise Http404 for both.
 
+Decisions read the user's staff row, role permissions and program scope once
+and cache them on the user object: one request, one read. Load a fresh user
+(tasks take ids) rather than keep one across requests.
+
 Use it like this:
     patients = access.patients_for(request.user)                    # lists
     patient = access.patient_for_request(request, pk)               # one record, audited read
@@ -131,7 +135,7 @@ def programs_for(user) -> QuerySet[Program]:
 
 def patients_for(user, action: str = "read", resource: str = "patients") -> QuerySet[Patient]:
     """Every patient the user may `action` on `resource`. The only way to list patients."""
-    from patients.models import Patient, PatientUserObjectPermission
+    from patients.models import Patient
 
     _check(resource, action)
     if (resource, action) not in permissions_of(user):
@@ -144,12 +148,27 @@ def patients_for(user, action: str = "read", resource: str = "patients") -> Quer
     qs = Patient.objects.filter(project_id=staff.project_id)
     if staff.role.scope == Role.SCOPE_GLOBAL:
         return qs
-    assigned = ProgramAssignment.objects.filter(staff=staff).values("program_id")
-    granted = PatientUserObjectPermission.objects.filter(
-        user=user, permission__codename=GRANT_CODENAME
-    ).values("content_object_id")
-    # Subqueries rather than joins: no duplicate rows, no DISTINCT on big lists.
-    return qs.filter(Q(program_id__in=assigned) | Q(pk__in=granted))
+    assigned, granted = _program_scope(user, staff)
+    # Plain id lists (both short) rather than joins or OR-ed subqueries: no
+    # duplicate rows, and the planner can use the program and name indexes.
+    scope = Q(program_id__in=assigned)
+    if granted:
+        scope |= Q(pk__in=granted)
+    return qs.filter(scope)
+
+
+def _program_scope(user, staff) -> tuple[list, list]:
+    """(assigned program ids, individually granted patient ids), cached on the user."""
+    from patients.models import PatientUserObjectPermission
+
+    if not hasattr(user, "_gate_scope"):
+        assigned = list(ProgramAssignment.objects.filter(staff=staff).values_list("program_id", flat=True))
+        granted = list(
+            PatientUserObjectPermission.objects.filter(user=user, permission__codename=GRANT_CODENAME)
+            .values_list("content_object_id", flat=True)
+        )
+        user._gate_scope = (assigned, granted)
+    return user._gate_scope
 
 
 def can(user, resource: str, action: str, obj: Model | None = None) -> bool:

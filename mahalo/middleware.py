@@ -17,6 +17,7 @@ from mahalo import access
 # static files and the health probe.
 MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/media/", "/favicon")
 IDLE_KEY = "mahalo_last_seen"
+IDLE_WRITE_EVERY = 60
 
 
 def _to(request, url):
@@ -71,7 +72,10 @@ class StaffIdleTimeoutMiddleware:
                 if request.path.startswith("/api/"):
                     return JsonResponse({"detail": "Session expired."}, status=401)
                 return _to(request, f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
-            request.session[IDLE_KEY] = now
+            # Written at most once a minute: saving the session on every request
+            # would be a database write per page view for a minute's precision.
+            if last is None or now - int(last) >= IDLE_WRITE_EVERY:
+                request.session[IDLE_KEY] = now
         return self.get_response(request)
 
 
@@ -88,15 +92,13 @@ class UserTimezoneMiddleware:
 
         user = request.user
         tzname = None
-        if user.is_authenticated:
-            patient = access.patient_of(user)
-            if patient is not None:
-                tzname = patient.program.timezone
-            elif access.is_staff_user(user):
-                focus = current_program(request)
-                tzname = focus.timezone if focus else (
-                    access.programs_for(user).order_by("name").values_list("timezone", flat=True).first()
-                )
+        if access.is_staff_user(user):
+            focus = current_program(request)
+            tzname = focus.timezone if focus else (
+                access.programs_for(user).order_by("name").values_list("timezone", flat=True).first()
+            )
+        elif (patient := access.patient_of(user)) is not None:
+            tzname = patient.program.timezone
         if tzname:
             try:
                 djtz.activate(zoneinfo.ZoneInfo(tzname))

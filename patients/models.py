@@ -96,7 +96,8 @@ class Patient(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "program", "status"]),
-            models.Index(fields=["project", "last_name", "first_name"]),
+            # Serves the registry's default order (name, then id as tie-breaker).
+            models.Index(fields=["project", "last_name", "first_name", "id"], name="patient_name_order"),
         ]
 
     def __str__(self):
