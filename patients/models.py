@@ -11,6 +11,8 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Upper
 from guardian.models import UserObjectPermissionBase
 
 
@@ -85,6 +87,16 @@ class Patient(models.Model):
     postal_code = models.CharField(max_length=20, blank=True)
     country = models.CharField(max_length=2, blank=True, default="US")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True)
+    # What the registry's search box matches, kept by the database itself (so
+    # bulk writes can't forget it) and trigram-indexed on PostgreSQL.
+    search_text = models.GeneratedField(
+        expression=Upper(Concat(
+            "first_name", Value(" "), "last_name", Value(" "), "preferred_name", Value(" "), "mrn", Value(" "),
+            "email", Value(" "), "phone", output_field=models.TextField(),
+        )),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

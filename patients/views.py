@@ -1,6 +1,5 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.vary import vary_on_headers
@@ -34,11 +33,8 @@ def _registry(request):
         qs = qs.filter(status=f["status"])
     elif not f["status"]:
         qs = qs.exclude(status=Patient.Status.ARCHIVED)
-    for term in f["q"].split():
-        qs = qs.filter(
-            Q(first_name__icontains=term) | Q(last_name__icontains=term) | Q(preferred_name__icontains=term)
-            | Q(email__icontains=term) | Q(phone__icontains=term) | Q(mrn__iexact=term)
-        )
+    for term in f["q"].upper().split():
+        qs = qs.filter(search_text__contains=term)
     qs = qs.order_by(*SORTS.get(f["sort"], SORTS["name"]), "id")
     return qs, f, focus
 
