@@ -85,3 +85,21 @@ def test_list_is_audited(login, world):
     login(world.clinician).get("/patients/", {"q": "x"})
     event = AuditEvent.objects.get(action="list", resource="patients")
     assert event.actor == world.clinician and event.metadata["filters"] == {"q": "x"}
+
+
+@pytest.mark.parametrize("field", ["mrn", "email", "phone", "first_name"])
+def test_search_matches_part_of_any_identifier_case_insensitively(login, world, field):
+    target = world.cardiac_patients[2]
+    target.mrn = "CR-00417"
+    target.save()
+    value = getattr(target, field)
+    fragment = value[1:-1].lower() if field != "phone" else value[-6:]
+    found = names(login(world.clinician).get("/patients/", {"q": fragment}))
+    assert target.pk in found
+
+
+def test_search_terms_all_have_to_match(login, world):
+    target = world.cardiac_patients[1]
+    found = names(login(world.clinician).get("/patients/", {"q": f"{target.first_name} {target.last_name}"}))
+    assert target.pk in found
+    assert names(login(world.clinician).get("/patients/", {"q": f"{target.first_name} zzzqqq"})) == set()
