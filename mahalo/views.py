@@ -8,6 +8,7 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
@@ -105,6 +106,11 @@ def switch_program(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = "/"
     return redirect(back)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    # Resolved per request: with manifest storage the hashed name exists only after collectstatic.
+    return redirect(static("img/favicon.svg"), permanent=True)
 
 
 @never_cache
