@@ -33,3 +33,14 @@ def test_switch_program_requires_login(client):
 
 def test_healthz_is_public(client):
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.parametrize("query", [
+    {"page": "abc"}, {"page": "99999"}, {"program": "not-a-uuid"}, {"status": "<script>"}, {"sort": "password"},
+    {"q": "' OR 1=1 --"}, {"q": "%_%"},
+])
+def test_odd_query_strings_never_500(login, world, query):
+    client = login(world.lead)
+    assert client.get("/patients/", query).status_code == 200
+    assert client.get("/audit/", {**query, "start": "2026-13-45"}).status_code == 200
+    assert client.get("/api/v1/patients/", query).status_code in (200, 404)
