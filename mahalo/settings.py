@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "phonenumber_field",
+    "simple_history",
     "csp",
     "mahalo",
     "patients",
@@ -58,6 +60,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "mahalo.middleware.StaffIdleTimeoutMiddleware",
     "mahalo.middleware.StaffMFARequiredMiddleware",
     "mahalo.middleware.UserTimezoneMiddleware",
@@ -210,6 +213,9 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mahalo Health <no-reply@mahalo.health>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US")
+PHONENUMBER_DB_FORMAT = "E164"
 
 # --- I18N / time ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

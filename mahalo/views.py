@@ -194,7 +194,7 @@ def _filtered_audit(request):
     return qs, f, errors
 
 
-AUDIT_ACTIONS = ["read", "list", "export", "write", "update", "delete", "denied", "login", "logout",
+AUDIT_ACTIONS = ["read", "list", "export", "write", "update", "archive", "delete", "denied", "login", "logout",
                  "login_failed", "locked_out"]
 
 

@@ -1,6 +1,5 @@
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.vary import vary_on_headers
 
@@ -80,14 +79,3 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.patient_for_request(request, patient_id)
     return render(request, "patients/detail.html", {"patient": patient})
-
-
-@login_required
-def portal_home(request: HttpRequest) -> HttpResponse:
-    """The patient's own page. Staff have the registry instead."""
-    patient = access.patient_of(request.user)
-    if patient is None:
-        raise Http404
-    audit.record(request=request, action="read", resource="patients", patient=patient,
-                 metadata={"via": "portal"})
-    return render(request, "portal/home.html", {"patient": patient})

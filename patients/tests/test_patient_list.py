@@ -92,7 +92,7 @@ def test_search_matches_part_of_any_identifier_case_insensitively(login, world, 
     target = world.cardiac_patients[2]
     target.mrn = "CR-00417"
     target.save()
-    value = getattr(target, field)
+    value = str(getattr(target, field))
     fragment = value[1:-1].lower() if field != "phone" else value[-6:]
     found = names(login(world.clinician).get("/patients/", {"q": fragment}))
     assert target.pk in found

@@ -1,0 +1,120 @@
+"""Writes to the patient record. The HTML views, the API, imports and tasks all
+call these, so each rule lives once: the enrollment history, the flags, the
+change history (django-simple-history) and the audit trail.
+
+Callers have already passed the gate (they hold a Patient from
+`access.patient_for_request` / `get_patient_for` with the right action, or
+checked `access.can(actor, "patients", "write")` for a new one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils import timezone
+
+from mahalo import audit
+from patients.models import Patient, PatientFlag, Program, ProgramEnrollment
+
+
+def _diff(patient: Patient, changes: dict) -> dict:
+    return {k: v for k, v in changes.items() if getattr(patient, k) != v}
+
+
+def patient_set_flags(*, patient: Patient, flags: Iterable[str]) -> tuple[set[str], set[str]]:
+    """Make the patient's flags exactly `flags`; returns (added, removed)."""
+    wanted = set(flags)
+    unknown = wanted - set(PatientFlag.Flag.values)
+    if unknown:
+        raise ValueError(f"Unknown flags: {sorted(unknown)}")
+    have = set(PatientFlag.objects.filter(patient=patient).values_list("flag", flat=True))
+    PatientFlag.objects.bulk_create([PatientFlag(patient=patient, flag=f) for f in wanted - have])
+    PatientFlag.objects.filter(patient=patient, flag__in=have - wanted).delete()
+    return wanted - have, have - wanted
+
+
+@transaction.atomic
+def patient_create(*, actor, program: Program, data: dict, flags: Iterable[str] = (), request=None,
+                   via: str = "web") -> Patient:
+    """A new patient in `program` (which must be one the actor may write to)."""
+    patient = Patient(project=program.project, program=program, **data)
+    patient._history_user = actor
+    patient.full_clean()
+    patient.save()
+    ProgramEnrollment.objects.create(patient=patient, program=program, enrolled_by=actor, reason="Enrolled")
+    flags = set(flags)
+    if flags:
+        patient_set_flags(patient=patient, flags=flags)
+    audit.record(action="write", request=request, actor=actor, resource="patients", patient=patient,
+                 metadata={"via": via, "created": True, "flags": sorted(flags)})
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient, actor, changes: dict, flags: Iterable[str] | None = None, request=None,
+                   via: str = "web") -> dict:
+    """Apply field changes (not program or status: see move/archive) and record what changed."""
+    for forbidden in ("program", "program_id", "project", "project_id", "status", "user", "user_id"):
+        if forbidden in changes:
+            raise ValueError(f"{forbidden} changes through its own service, not patient_update")
+    changed = _diff(patient, changes)
+    for field, value in changed.items():
+        setattr(patient, field, value)
+    flag_change = patient_set_flags(patient=patient, flags=flags) if flags is not None else (set(), set())
+    if changed:
+        patient._history_user = actor
+        patient.full_clean()
+        patient.save()
+    if changed or any(flag_change):
+        audit.record(action="update", request=request, actor=actor, resource="patients", patient=patient,
+                     metadata={"via": via, "fields": sorted(changed), "flags_added": sorted(flag_change[0]),
+                               "flags_removed": sorted(flag_change[1])})
+    return changed
+
+
+@transaction.atomic
+def patient_move_program(*, patient: Patient, program: Program, actor, reason: str = "", request=None,
+                         via: str = "web") -> ProgramEnrollment | None:
+    """Move a patient to another program of the same tenant, keeping the history."""
+    if program.project_id != patient.project_id:
+        raise ValueError("A patient can only move between programs of their own tenant.")
+    if program.pk == patient.program_id:
+        return None
+    now = timezone.now()
+    old = patient.program
+    ProgramEnrollment.objects.filter(patient=patient, ended_at__isnull=True).update(
+        ended_at=now, ended_by=actor
+    )
+    enrollment = ProgramEnrollment.objects.create(patient=patient, program=program, started_at=now,
+                                                  enrolled_by=actor, reason=reason[:300])
+    patient.program = program
+    patient._history_user = actor
+    patient.save(update_fields=["program", "updated_at"])
+    audit.record(action="update", request=request, actor=actor, resource="patients", patient=patient,
+                 metadata={"via": via, "moved_from": old.name, "moved_to": program.name, "reason": reason[:300]})
+    return enrollment
+
+
+@transaction.atomic
+def patient_set_status(*, patient: Patient, status: str, actor, reason: str = "", request=None,
+                       via: str = "web") -> bool:
+    """Active, paused, discharged or archived. PHI is never deleted from the UI: archive it."""
+    if status not in Patient.Status.values:
+        raise ValueError(f"Unknown status {status!r}")
+    if patient.status == status:
+        return False
+    old = patient.status
+    patient.status = status
+    patient._history_user = actor
+    patient._change_reason = reason[:100] if reason else None
+    patient.save(update_fields=["status", "updated_at"])
+    audit.record(action="archive" if status == Patient.Status.ARCHIVED else "update", request=request, actor=actor,
+                 resource="patients", patient=patient,
+                 metadata={"via": via, "status_from": old, "status_to": status, "reason": reason[:300]})
+    return True
+
+
+def patient_archive(*, patient: Patient, actor, reason: str = "", request=None, via: str = "web") -> bool:
+    return patient_set_status(patient=patient, status=Patient.Status.ARCHIVED, actor=actor, reason=reason,
+                              request=request, via=via)
