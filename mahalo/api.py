@@ -8,6 +8,8 @@ import time (PostHog's pattern). A subclass declares:
     resource = "patients"      # RESOURCES entry the role must grant
     serializer_class = ...
     related = ("program",)     # select_related for the list (no N+1)
+    prefetch = ("flags",)      # prefetch_related, likewise
+    def narrow(self, qs): ...  # optional: filters from query parameters (intersected with the gate's rows)
     patient_url_kwarg = "patient_pk"   # nested under /patients/<uuid>/..., optional
 """
 
@@ -48,6 +50,7 @@ LOCKED = frozenset(
         "get_permissions",
         "get_authenticators",
         "paginate_queryset",
+        "filter_queryset",
     }
 )
 
@@ -70,6 +73,7 @@ class GatedViewSet(viewsets.GenericViewSet):
     model: type | None = None
     resource: str = ""
     related: tuple[str, ...] = ()
+    prefetch: tuple[str, ...] = ()
     patient_url_kwarg: str | None = None
 
     def __init_subclass__(cls, **kwargs):
@@ -97,7 +101,18 @@ class GatedViewSet(viewsets.GenericViewSet):
             qs = qs.filter(patient=patient)
         if self.related:
             qs = qs.select_related(*self.related)
+        if self.prefetch:
+            qs = qs.prefetch_related(*self.prefetch)
         return qs
+
+    def filter_queryset(self, queryset):
+        """Apply the subclass's `narrow()` (query-parameter filters), intersected with
+        the gate's queryset so that a filter can only ever remove rows."""
+        narrowed = self.narrow(queryset)
+        return queryset if narrowed is queryset else queryset & narrowed
+
+    def narrow(self, queryset):
+        return queryset
 
     def _url_patient(self):
         if not hasattr(self, "_patient"):
@@ -109,7 +124,7 @@ class GatedViewSet(viewsets.GenericViewSet):
     def get_object(self):
         from patients.models import Patient
 
-        queryset = self.filter_queryset(self.get_queryset())
+        queryset = self.get_queryset()  # list filters (narrow) never hide a record asked for by id
         lookup = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
         try:
             uuid.UUID(str(lookup))

@@ -1,7 +1,18 @@
-from rest_framework import mixins, serializers
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from phonenumber_field.serializerfields import PhoneNumberField
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.response import Response
 
+from mahalo import access
 from mahalo.api import GatedViewSet
-from patients.models import Patient, Program
+from patients import registry, services
+from patients.forms import MODEL_FIELDS
+from patients.models import Patient, PatientFlag, Program
 
 
 class ProgramRefSerializer(serializers.ModelSerializer):
@@ -13,20 +24,132 @@ class ProgramRefSerializer(serializers.ModelSerializer):
 class PatientSerializer(serializers.ModelSerializer):
     program = ProgramRefSerializer(read_only=True)
     age = serializers.IntegerField(read_only=True, allow_null=True)
+    post_op_week = serializers.IntegerField(read_only=True, allow_null=True)
+    flags = serializers.SerializerMethodField()
 
     class Meta:
         model = Patient
-        fields = [
-            "id", "mrn", "first_name", "last_name", "preferred_name", "date_of_birth", "age", "sex",
-            "email", "phone", "preferred_contact_method", "street_address", "city", "state",
-            "postal_code", "country", "program", "status", "created_at", "updated_at",
-        ]
+        fields = ["id", *MODEL_FIELDS, "age", "post_op_week", "program", "flags", "status", "last_data_at",
+                  "created_at", "updated_at"]
+
+    def get_flags(self, obj) -> list[str]:
+        return [f.flag for f in obj.flags.all()]
 
 
-class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GatedViewSet):
-    """Patients the caller may see: a clinician's programs, a lead's project, a patient's own record."""
+class PatientWriteSerializer(serializers.ModelSerializer):
+    """Create and update. Program changes go through the move service (enrollment history);
+    status changes through /archive/ (and the chart's status actions)."""
+
+    program = serializers.PrimaryKeyRelatedField(queryset=Program.objects.none())
+    flags = serializers.ListField(child=serializers.ChoiceField(choices=PatientFlag.Flag.values), required=False)
+    move_reason = serializers.CharField(required=False, allow_blank=True, max_length=300, write_only=True)
+    phone = PhoneNumberField(required=False, allow_blank=True)
+
+    class Meta:
+        model = Patient
+        fields = [*MODEL_FIELDS, "program", "flags", "move_reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["program"].queryset = access.programs_for(request.user).filter(is_active=True)
+
+    def validate(self, attrs):
+        # Model rules (dates, goals...) give 400 with field errors, never a 500.
+        probe = Patient(**{k: v for k, v in {**self._current(), **attrs}.items() if k in MODEL_FIELDS})
+        probe.program = attrs.get("program") or getattr(self.instance, "program", None)
+        if probe.program is not None:
+            probe.project_id = probe.program.project_id
+        try:
+            probe.full_clean(exclude=["project", "program", "mrn"], validate_unique=False)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.message_dict) from None
+        return attrs
+
+    def _current(self) -> dict:
+        return {f: getattr(self.instance, f) for f in MODEL_FIELDS} if self.instance else {}
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[
+        OpenApiParameter("q", OpenApiTypes.STR, description="Search name, MRN, email, phone"),
+        OpenApiParameter("program", OpenApiTypes.UUID),
+        OpenApiParameter("status", OpenApiTypes.STR, description="active|paused|discharged|archived|all "
+                                                                 "(default: all but archived)"),
+        OpenApiParameter("flag", OpenApiTypes.STR, enum=PatientFlag.Flag.values),
+        OpenApiParameter("care_team", OpenApiTypes.UUID, description="Staff member id"),
+        OpenApiParameter("no_data_days", OpenApiTypes.INT),
+        OpenApiParameter("sort", OpenApiTypes.STR, enum=list(registry.SORTS)),
+    ]),
+    create=extend_schema(request=PatientWriteSerializer, responses={201: PatientSerializer}),
+    partial_update=extend_schema(request=PatientWriteSerializer, responses=PatientSerializer),
+)
+class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
+                     mixins.UpdateModelMixin, GatedViewSet):
+    """Patients the caller may see: a clinician's programs, a lead's project, a patient's own record.
+    Same rules and filters as the registry page; records are archived, never deleted."""
 
     model = Patient
     resource = "patients"
     serializer_class = PatientSerializer
     related = ("program",)
+    prefetch = ("flags",)
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def narrow(self, queryset):
+        if self.action != "list":
+            return queryset
+        filtered, _filters, errors = registry.filter_patients(self.request.user, self.request.query_params)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return filtered
+
+    def get_serializer_class(self):
+        return PatientWriteSerializer if self.action in ("create", "partial_update", "update") else PatientSerializer
+
+    def create(self, request, *args, **kwargs):
+        if access.patient_of(request.user) is not None and not access.is_staff_user(request.user):
+            raise PermissionDenied("Patients can't create patient records.")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        program, flags = data.pop("program"), data.pop("flags", [])
+        data.pop("move_reason", None)
+        patient = services.patient_create(actor=request.user, program=program, data=data, flags=flags,
+                                          request=request, via="api")
+        return Response(PatientSerializer(patient, context=self.get_serializer_context()).data,
+                        status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        patient = self.get_object()
+        if access.patient_of(request.user) is not None and not access.is_staff_user(request.user):
+            raise PermissionDenied("Patients update their details in the portal.")
+        serializer = self.get_serializer(patient, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        program, flags = data.pop("program", None), data.pop("flags", None)
+        reason = data.pop("move_reason", "")
+        with transaction.atomic():
+            services.patient_update(patient=patient, actor=request.user, changes=data, flags=flags, request=request,
+                                    via="api")
+            if program is not None:
+                services.patient_move_program(patient=patient, program=program, actor=request.user, reason=reason,
+                                              request=request, via="api")
+        patient.refresh_from_db()
+        return Response(PatientSerializer(patient, context=self.get_serializer_context()).data)
+
+    def update(self, request, *args, **kwargs):
+        return self.partial_update(request, *args, **kwargs)
+
+    @extend_schema(request=None, responses=PatientSerializer)
+    @action(detail=True, methods=["post"])
+    def archive(self, request, pk=None):
+        """Archive the record (it is never deleted). Needs patients:update."""
+        if not access.can(request.user, "patients", "update") or not access.is_staff_user(request.user):
+            raise PermissionDenied("Your role can't archive patients.")
+        patient = self.get_object()
+        services.patient_archive(patient=patient, actor=request.user, reason=request.data.get("reason", ""),
+                                 request=request, via="api")
+        patient.refresh_from_db()
+        return Response(PatientSerializer(patient, context=self.get_serializer_context()).data)

@@ -1,81 +1,178 @@
+"""Staff pages: the registry, its export, the patient chart and the record forms."""
+
+from datetime import datetime
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from mahalo import access, audit
 from mahalo.decorators import permission_required
+from mahalo.exports import stream_csv
 from mahalo.shell import current_program
-from patients.models import Patient
-
-SORTS = {
-    "name": ("last_name", "first_name"),
-    "-name": ("-last_name", "-first_name"),
-    "age": ("-date_of_birth",),
-    "-age": ("date_of_birth",),
-    "program": ("program__name", "last_name"),
-    "status": ("status", "last_name"),
-    "-created": ("-created_at",),
-}
+from patients import registry, services, timeline
+from patients.forms import PatientForm
+from patients.models import Patient, PatientFlag
 
 
-def _registry(request):
-    """The patients the user may see, narrowed by the query string (filters live in the URL)."""
-    qs = access.patients_for(request.user).select_related("program")
-    f = {k: request.GET.get(k, "").strip() for k in ("q", "program", "status", "sort")}
-    focus = current_program(request)
-    if f["program"]:
-        qs = qs.filter(program_id=f["program"]) if _is_uuid(f["program"]) else qs.none()
-    elif focus:
-        qs = qs.filter(program=focus)
-    if f["status"] in Patient.Status.values:
-        qs = qs.filter(status=f["status"])
-    elif not f["status"]:
-        qs = qs.exclude(status=Patient.Status.ARCHIVED)
-    for term in f["q"].upper().split():
-        qs = qs.filter(search_text__contains=term)
-    qs = qs.order_by(*SORTS.get(f["sort"], SORTS["name"]), "id")
-    return qs, f, focus
-
-
-def _is_uuid(value: str) -> bool:
-    import uuid
-
+def _care_team_context(request, patient) -> dict:
     try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+        from patients.care_team import care_team_context
+    except ImportError:  # the care-team module is optional until it lands
+        return {}
+    return care_team_context(request, patient)
 
 
 @vary_on_headers("HX-Request")
 @permission_required("patients", "read")
 def patient_list(request: HttpRequest) -> HttpResponse:
-    qs, filters, focus = _registry(request)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    focus = current_program(request)
+    qs, filters, errors = registry.filter_patients(request.user, request.GET, focus=focus)
+    page = Paginator(registry.with_list_columns(qs), 50).get_page(request.GET.get("page"))
     audit.record(request=request, action="list", resource="patients",
                  metadata={"filters": {k: v for k, v in filters.items() if v}, "page": page.number,
                            "count": len(page.object_list)})
     query = request.GET.copy()
     query.pop("page", None)
-    sort_query = request.GET.copy()
+    sort_query = query.copy()
     sort_query.pop("sort", None)
-    sort_query.pop("page", None)
     context = {
         "page": page,
         "filters": filters,
+        "errors": errors,
         "focus": focus,
         "programs": access.programs_for(request.user),
         "statuses": Patient.Status.choices,
+        "flags": PatientFlag.Flag.choices,
+        "care_team_choices": registry.care_team_choices(request.user),
         "query": query.urlencode(),
         "sort_query": sort_query.urlencode(),
+        "can_write": access.can(request.user, "patients", "write"),
     }
     template = "patients/list.html#results" if request.htmx else "patients/list.html"
     return render(request, template, context)
 
 
-@vary_on_headers("HX-Request")
+@permission_required("patients", "read")
+def patient_export(request: HttpRequest) -> HttpResponse:
+    """Exactly the rows (all pages) and columns of the filtered registry."""
+    qs, filters, errors = registry.filter_patients(request.user, request.GET, focus=current_program(request))
+    audit.record(request=request, action="export", resource="patients",
+                 metadata={"filters": {k: v for k, v in filters.items() if v}, "count": qs.count()})
+    rows = (registry.export_row(p) for p in registry.with_list_columns(qs).iterator(chunk_size=500))
+    return stream_csv(registry.EXPORT_HEADER, rows, f"patients-{timezone.localdate():%Y%m%d}.csv")
+
+
+@permission_required("patients", "write")
+def patient_create(request: HttpRequest) -> HttpResponse:
+    programs = access.programs_for(request.user).filter(is_active=True)
+    focus = current_program(request)
+    form = PatientForm(request.POST or None, programs=programs,
+                       initial={"program": focus.pk if focus else None, "country": "US"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            patient = services.patient_create(actor=request.user, program=form.cleaned_data["program"],
+                                              data=form.model_changes(), flags=form.cleaned_data["flags"],
+                                              request=request)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, f"{patient.full_name} was added to {patient.program.name}.")
+            return redirect("patient_detail", patient.pk)
+    return render(request, "patients/form.html", {"form": form, "creating": True})
+
+
+@permission_required("patients", "update")
+def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.patient_for_request(request, patient_id, "update")
+    # The form validates a copy so the service still sees the old values it diffs against.
+    form = PatientForm(request.POST or None, instance=Patient.objects.get(pk=patient.pk),
+                       programs=access.programs_for(request.user))
+    if request.method == "POST" and form.is_valid():
+        try:
+            with transaction.atomic():
+                services.patient_update(patient=patient, actor=request.user, changes=form.model_changes(),
+                                        flags=form.cleaned_data["flags"], request=request)
+                services.patient_move_program(patient=patient, program=form.cleaned_data["program"],
+                                              actor=request.user,
+                                              reason=form.cleaned_data.get("move_reason", ""), request=request)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Saved.")
+            return redirect("patient_detail", patient.pk)
+    return render(request, "patients/form.html", {"form": form, "patient": patient, "creating": False})
+
+
+STATUS_ACTIONS = {
+    "pause": (Patient.Status.PAUSED, "Monitoring paused."),
+    "resume": (Patient.Status.ACTIVE, "Patient is active again."),
+    "discharge": (Patient.Status.DISCHARGED, "Patient discharged."),
+    "archive": (Patient.Status.ARCHIVED, "Record archived. It stays in the audit trail and can be restored."),
+    "restore": (Patient.Status.ACTIVE, "Record restored."),
+}
+
+
+@require_POST
+@permission_required("patients", "update")
+def patient_status(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.patient_for_request(request, patient_id, "update")
+    action = request.POST.get("action", "")
+    if action not in STATUS_ACTIONS:
+        messages.error(request, "Unknown status change.")
+        return redirect("patient_detail", patient.pk)
+    status, done = STATUS_ACTIONS[action]
+    services.patient_set_status(patient=patient, status=status, actor=request.user,
+                                reason=request.POST.get("reason", "").strip(), request=request)
+    messages.success(request, done)
+    return redirect("patient_detail", patient.pk)
+
+
+TABS = [("overview", "Overview"), ("timeline", "Timeline")]
+
+
+def _chart(request, patient, tab: str, context: dict) -> HttpResponse:
+    context.update({
+        "patient": patient,
+        "tab": tab,
+        "tabs": TABS,
+        "flags": list(patient.flags.all()),
+        "can_update": access.can(request.user, "patients", "update"),
+        **_care_team_context(request, patient),
+    })
+    if request.htmx and request.headers.get("HX-Target") == "tab-panel":
+        return render(request, f"patients/tab_{tab}.html", context)
+    return render(request, "patients/detail.html", context)
+
+
+@vary_on_headers("HX-Request", "HX-Target")
 @permission_required("patients", "read")
 def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.patient_for_request(request, patient_id)
-    return render(request, "patients/detail.html", {"patient": patient})
+    enrollments = patient.enrollments.select_related("program", "enrolled_by").order_by("-started_at")
+    return _chart(request, patient, "overview", {"enrollments": enrollments})
+
+
+@vary_on_headers("HX-Request", "HX-Target")
+@permission_required("patients", "read")
+def patient_timeline(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.patient_for_request(request, patient_id)  # audited read
+    before = None
+    if raw := request.GET.get("before"):
+        try:
+            before = datetime.fromisoformat(raw)
+            if timezone.is_naive(before):
+                raise ValueError
+        except ValueError:
+            raise Http404 from None
+    entries, cursor = timeline.feed(patient, before=before)
+    context = {"entries": entries, "cursor": cursor.isoformat() if cursor else ""}
+    if request.htmx and request.headers.get("HX-Target") == "timeline-more":
+        return render(request, "patients/tab_timeline.html#entries", {**context, "patient": patient})
+    return _chart(request, patient, "timeline", context)

@@ -68,12 +68,16 @@ def test_list_is_audited_with_the_ids_it_returned(api_login, world):
     assert set(event.metadata["ids"]) == {str(p.pk) for p in world.cardiac_patients}
 
 
-def test_writes_are_refused(api_login, world):
-    api = api_login(world.lead)
-    # The lead may write patients, but this endpoint offers no create...
-    assert api.post(LIST, {"first_name": "X"}, format="json").status_code == 405
-    # ...and the role has no delete at all, which the gate says before the router.
-    assert api.delete(f"{LIST}{world.me.pk}/").status_code == 403
+def test_records_are_never_deleted(api_login, world):
+    # The role has no delete at all (403); and the endpoint offers none to anyone (405).
+    assert api_login(world.lead).delete(f"{LIST}{world.me.pk}/").status_code == 403
+    from django.contrib.auth import get_user_model
+
+    from conftest import enrol_totp
+
+    root = get_user_model().objects.create_superuser("root@t.test", "pw-long-enough-1")
+    enrol_totp(root)
+    assert api_login(root).delete(f"{LIST}{world.me.pk}/").status_code == 405
 
 
 def test_list_query_count_constant(api_login, world, django_assert_max_num_queries):

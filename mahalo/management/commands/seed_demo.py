@@ -16,10 +16,11 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from mahalo.models import FeatureFlag, ProgramAssignment, ProgramSetting, Project, ProjectSetting, StaffMember, User
 from mahalo.services import project_ensure_default_roles
-from patients.models import Patient, Program
+from patients.models import CareTeamLink, Patient, PatientFlag, Program, ProgramEnrollment
 
 FIRST = ["Leilani", "Kai", "Malia", "Keoni", "Noelani", "Makoa", "Aiko", "Hiro", "Maria", "José", "Grace",
          "Samuel", "Priya", "Arjun", "Mei", "Wei", "Fatima", "Omar", "Hannah", "Noah", "Olivia", "Ethan",
@@ -86,6 +87,45 @@ def _staff(user, project, role, title, programs=()):
     return member
 
 
+FLAG_CHANCES = {
+    "Cardiac Rehab": {"POST_SURGICAL": 0.8, "RPM_ENROLLED": 0.6, "HIGH_RISK": 0.15, "FALL_RISK": 0.1},
+    "Metabolic Health": {"DIABETES": 0.6, "RPM_ENROLLED": 0.4, "HIGH_RISK": 0.1, "NEEDS_INTERPRETER": 0.05},
+    "General Practice": {"HIGH_RISK": 0.2},
+}
+SURGERIES = ["CABG x3", "CABG x2", "Aortic valve replacement", "Mitral valve repair", "PCI with stent"]
+
+
+def _cardiac_fields(rng):
+    resting = rng.randrange(58, 82)
+    return {
+        "surgery_date": date.today() - timedelta(days=rng.randrange(7, 120)),
+        "surgery_type": rng.choice(SURGERIES),
+        "current_stage": rng.choice(["Phase II: supervised outpatient", "Phase III: maintenance"]),
+        "resting_heart_rate": resting, "target_heart_rate": resting + 30, "max_heart_rate": resting + 50,
+        "bp_goal_systolic": 130, "bp_goal_diastolic": 80,
+        "medication_allergies": rng.choice(["", "", "Penicillin", "Sulfa drugs"]),
+        "chronic_conditions": rng.choice(["Hypertension", "Hypertension; hyperlipidemia", "Type 2 diabetes", ""]),
+    }
+
+
+def _metabolic_fields(rng):
+    return {
+        "weight_goal_kg": rng.randrange(60, 95),
+        "chronic_conditions": rng.choice(["Type 2 diabetes", "Prediabetes", "Obesity; hypertension", ""]),
+        "preferred_pharmacy": rng.choice(["Longs Drugs Kapahulu", "Times Pharmacy", "Walgreens Ala Moana"]),
+    }
+
+
+def _enroll(patient, program):
+    """Keep one open enrollment matching the patient's program (idempotent)."""
+    current = ProgramEnrollment.objects.filter(patient=patient, ended_at__isnull=True).first()
+    if current is None or current.program_id != program.pk:
+        if current:
+            current.ended_at = current.started_at
+            current.save(update_fields=["ended_at"])
+        ProgramEnrollment.objects.create(patient=patient, program=program, reason="Enrolled (demo data)")
+
+
 def _patients(project, programs_with_counts, rng, email_domain, mrn_prefix):
     made = 0
     statuses = ["active"] * 14 + ["paused"] * 2 + ["discharged"] * 2 + ["archived"]
@@ -97,7 +137,7 @@ def _patients(project, programs_with_counts, rng, email_domain, mrn_prefix):
             email = f"{first.lower()}.{last.lower().replace('ʻ', '')}.{program.name[:1].lower()}{i}@{email_domain}"
             email = email.replace("é", "e")
             born = date(1942, 1, 1) + timedelta(days=rng.randrange(365 * 55))
-            Patient.objects.update_or_create(
+            patient, _ = Patient.objects.update_or_create(
                 project=project, mrn=f"{mrn_prefix}-{program.name[:1]}{i + 1:04d}",
                 defaults={
                     "email": email,
@@ -115,8 +155,19 @@ def _patients(project, programs_with_counts, rng, email_domain, mrn_prefix):
                     "postal_code": f"{zip3}{rng.randrange(100):02d}",
                     "country": "US",
                     "status": statuses[rng.randrange(len(statuses))],
+                    "height_cm": rng.randrange(150, 195),
+                    "emergency_contact_1_name": f"{rng.choice(FIRST)} {last}",
+                    "emergency_contact_1_relationship": rng.choice(["Spouse", "Daughter", "Son", "Partner", "Sister"]),
+                    "emergency_contact_1_phone": f"+1808555{rng.randrange(10000):04d}",
+                    "insurance_provider": rng.choice(["HMSA", "Kaiser Permanente", "UnitedHealthcare", "Medicare"]),
+                    "insurance_policy_number": f"P{rng.randrange(10**7):07d}",
+                    **(_cardiac_fields(rng) if program.name == "Cardiac Rehab" else _metabolic_fields(rng)),
                 },
             )
+            _enroll(patient, program)
+            flags = {f for f, chance in FLAG_CHANCES.get(program.name, {}).items() if rng.random() < chance}
+            have = set(patient.flags.values_list("flag", flat=True))
+            PatientFlag.objects.bulk_create([PatientFlag(patient=patient, flag=f) for f in flags - have])
             made += 1
     return made
 
@@ -162,15 +213,32 @@ def seed(password: str) -> dict:
     n_other = _patients(other, [(general, 8)], rng, "patients.other.mahalo.health", "OC")
 
     portal_user = _user("patient@demo.mahalo.health", "Kai Kahananui", password)
-    Patient.objects.update_or_create(
+    kai, _ = Patient.objects.update_or_create(
         project=demo, mrn="MD-KAI0001",
         defaults={"email": "patient@demo.mahalo.health", "program": cardiac, "user": portal_user,
                   "first_name": "Kai", "last_name": "Kahananui",
                   "date_of_birth": date(1961, 4, 18), "sex": "male", "phone": "+18085550142",
                   "preferred_contact_method": "portal", "street_address": "1200 Kapiolani Blvd",
                   "city": "Honolulu", "state": "HI", "postal_code": "96814", "country": "US",
-                  "status": "active"},
+                  "status": "active", "surgery_date": date.today() - timedelta(days=38),
+                  "surgery_type": "CABG x3", "current_stage": "Phase II: supervised outpatient",
+                  "resting_heart_rate": 68, "target_heart_rate": 105, "max_heart_rate": 125,
+                  "bp_goal_systolic": 130, "bp_goal_diastolic": 80, "height_cm": 178,
+                  "medication_allergies": "Penicillin (rash)", "chronic_conditions": "Hypertension; hyperlipidemia",
+                  "emergency_contact_1_name": "Malia Kahananui", "emergency_contact_1_relationship": "Spouse",
+                  "emergency_contact_1_phone": "+18085550143", "insurance_provider": "HMSA",
+                  "preferred_pharmacy": "Longs Drugs Kapahulu"},
     )
+    _enroll(kai, cardiac)
+    for flag in ("POST_SURGICAL", "RPM_ENROLLED"):
+        PatientFlag.objects.get_or_create(patient=kai, flag=flag)
+    # The cardio clinician is on Kai's care team; a request to the dietitian is waiting.
+    cardio_staff = StaffMember.objects.get(user=cardio)
+    CareTeamLink.objects.get_or_create(patient=kai, staff=cardio_staff, defaults={
+        "project": demo, "status": CareTeamLink.Status.ACTIVE, "activated_at": timezone.now()})
+    CareTeamLink.objects.get_or_create(patient=kai, staff=StaffMember.objects.get(user=dietitian), defaults={
+        "project": demo, "status": CareTeamLink.Status.REQUESTED, "requested_by": portal_user,
+        "note": "I'd like help with my diet after surgery."})
 
     ProjectSetting.objects.update_or_create(project=demo, key="max_patients", defaults={"value": "500"})
     ProjectSetting.objects.update_or_create(project=demo, key="hrv_drop_threshold_pct", defaults={"value": "25"})
