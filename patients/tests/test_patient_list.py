@@ -103,3 +103,108 @@ def test_search_terms_all_have_to_match(login, world):
     found = names(login(world.clinician).get("/patients/", {"q": f"{target.first_name} {target.last_name}"}))
     assert target.pk in found
     assert names(login(world.clinician).get("/patients/", {"q": f"{target.first_name} zzzqqq"})) == set()
+
+
+def test_filter_by_flag(login, world):
+    from patients.models import PatientFlag
+
+    PatientFlag.objects.create(patient=world.cardiac_patients[1], flag="HIGH_RISK")
+    PatientFlag.objects.create(patient=world.metabolic_patients[0], flag="HIGH_RISK")
+    assert names(login(world.clinician).get("/patients/", {"flag": "HIGH_RISK"})) == {world.cardiac_patients[1].pk}
+    bad = login(world.clinician).get("/patients/", {"flag": "NOPE"})
+    assert bad.status_code == 200 and "flag" in bad.context["errors"]
+
+
+def test_filter_by_care_team_member(login, world):
+    from mahalo.models import StaffMember
+    from patients.models import CareTeamLink
+
+    dietitian = StaffMember.objects.get(user=world.dietitian)
+    CareTeamLink.objects.create(project=world.project, patient=world.cardiac_patients[2], staff=dietitian,
+                                status="active")
+    CareTeamLink.objects.create(project=world.project, patient=world.cardiac_patients[3], staff=dietitian,
+                                status="ended")
+    response = login(world.clinician).get("/patients/", {"care_team": str(dietitian.pk)})
+    assert names(response) == {world.cardiac_patients[2].pk}
+    # The choices offered are the user's own tenant's staff only.
+    offered = {m.user for m in response.context["care_team_choices"]}
+    assert world.dietitian in offered and world.outsider not in offered
+
+
+def test_filter_no_data_in_n_days(login, world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from patients.models import Patient
+
+    fresh, stale = world.cardiac_patients[1], world.cardiac_patients[2]
+    Patient.objects.filter(pk=fresh.pk).update(last_data_at=timezone.now() - timedelta(hours=5))
+    Patient.objects.filter(pk=stale.pk).update(last_data_at=timezone.now() - timedelta(days=10))
+    found = names(login(world.clinician).get("/patients/", {"no_data_days": "3"}))
+    assert stale.pk in found and fresh.pk not in found
+    assert world.cardiac_patients[3].pk in found  # never sent data
+    bad = login(world.clinician).get("/patients/", {"no_data_days": "-2"})
+    assert "no_data_days" in bad.context["errors"]
+
+
+def test_export_equals_the_visible_list(login, world):
+    import csv
+    import io
+
+    from mahalo.models import AuditEvent
+    from patients.tests.factories import PatientFactory
+
+    PatientFactory.create_batch(60, program=world.cardiac)  # more than one page
+    client = login(world.lead)
+    params = {"program": str(world.cardiac.pk), "sort": "-name"}
+    rows, page = [], 1
+    while True:
+        response = client.get("/patients/", {**params, "page": page})
+        rows += [f"{p.last_name}, {p.first_name}" for p in response.context["page"].object_list]
+        if not response.context["page"].has_next():
+            break
+        page += 1
+    export = client.get("/patients/export.csv", params)
+    assert export.status_code == 200
+    lines = list(csv.reader(io.StringIO(b"".join(export.streaming_content).decode())))
+    assert lines[0][:5] == ["Name", "MRN", "Age", "Program", "Status"]
+    assert [line[0] for line in lines[1:]] == rows
+    assert AuditEvent.objects.filter(action="export", resource="patients", actor=world.lead).exists()
+    # Only what the user may see: the clinician's export has no metabolic patients.
+    mine = b"".join(login(world.clinician).get("/patients/export.csv").streaming_content).decode()
+    assert "Metabolic Health" not in mine and "Cardiac Rehab" in mine
+
+
+def test_export_requires_login(client, world):
+    assert client.get("/patients/export.csv").status_code == 302
+
+
+def test_registry_query_count_is_the_same_for_10_and_500_patients(login, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from mahalo.models import StaffMember
+    from patients.models import CareTeamLink, PatientFlag
+    from patients.tests.factories import PatientFactory
+
+    def count(client):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/patients/", {"status": "all"}).status_code == 200
+        return len(ctx.captured_queries)
+
+    def grow(n):
+        made = PatientFactory.create_batch(n, program=world.cardiac)
+        PatientFlag.objects.bulk_create([PatientFlag(patient=p, flag="RPM_ENROLLED") for p in made])
+
+    grow(10 - len(world.cardiac_patients))
+    staff = StaffMember.objects.get(user=world.dietitian)
+    CareTeamLink.objects.create(project=world.project, patient=world.cardiac_patients[1], staff=staff,
+                                status="active")
+    client = login(world.clinician)
+    client.get("/patients/")
+    small = count(client)
+    grow(490)
+    client = login(world.clinician)
+    client.get("/patients/")
+    assert count(client) == small
