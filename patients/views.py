@@ -146,8 +146,8 @@ def _chart(request, patient, tab: str, context: dict) -> HttpResponse:
         "can_update": access.can(request.user, "patients", "update"),
         **_care_team_context(request, patient),
     })
-    if request.htmx and request.headers.get("HX-Target") == "tab-panel":
-        return render(request, f"patients/tab_{tab}.html", context)
+    if request.htmx and request.headers.get("HX-Target") == "chart-main":
+        return render(request, "patients/_chart_main.html", context)
     return render(request, "patients/detail.html", context)
 
 

@@ -21,7 +21,7 @@ def test_tab_is_a_fragment_for_htmx_and_a_full_page_otherwise(login, world):
     url = f"/patients/{world.cardiac_patients[1].pk}/timeline/"
     full = client.get(url)
     assert b"<html" in full.content and b"Timeline" in full.content
-    fragment = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="tab-panel")
+    fragment = client.get(url, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="chart-main")
     assert b"<html" not in fragment.content and b'id="timeline-entries"' in fragment.content
     assert "HX-Request" in fragment["Vary"]
 
