@@ -100,12 +100,18 @@ def add_patients(project, programs, count, rng):
             phone=f"+1808555{rng.randrange(10_000):04d}"))
     for start in range(0, len(rows), 1_000):
         Patient.objects.bulk_create(rows[start:start + 1_000])
+    # About a third carry a care flag, so the registry's flag badges cost what they will in use.
+    from patients.models import PatientFlag
+
+    flags = [PatientFlag(patient=p, flag=rng.choice(PatientFlag.Flag.values)) for p in rows if rng.random() < 0.35]
+    PatientFlag.objects.bulk_create(flags, batch_size=1_000)
     from django.db import connection
 
     # What autovacuum does in steady state: fresh statistics, and the GIN search
     # index's pending list merged (a bulk load leaves every new row in it).
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE patients_patient")
+        cur.execute("VACUUM ANALYZE patients_patientflag")
 
 
 def make_world(tag):
