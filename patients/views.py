@@ -44,6 +44,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     sort_query.pop("sort", None)
     context = {
         "page": page,
+        "rows": [registry.list_row(p) for p in page.object_list],
+        "columns": registry.column_headers(filters["sort"], sort_query.urlencode()),
         "filters": filters,
         "errors": errors,
         "focus": focus,
@@ -52,7 +54,6 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "flags": PatientFlag.Flag.choices,
         "care_team_choices": registry.care_team_choices(request.user),
         "query": query.urlencode(),
-        "sort_query": sort_query.urlencode(),
         "can_write": access.can(request.user, "patients", "write"),
     }
     template = "patients/list.html#results" if request.htmx else "patients/list.html"
