@@ -28,6 +28,7 @@ from mahalo.models import (
 # How to reach the tenant from each tenant-owned model (for the scoped querysets).
 TENANT_PATHS = {
     RolePermission: "role__project",
+    # (models with a `patient` FK are scoped through the gate's patients_for)
     ProgramAssignment: "staff__project",
     ProgramSetting: "program__project",
 }

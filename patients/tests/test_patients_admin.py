@@ -55,17 +55,25 @@ def test_admin_edit_is_audited(login, world):
     from mahalo.models import AuditEvent
 
     target = world.cardiac_patients[1]
-    client = login(world.clinician)
+    client = login(world.lead)
     page = client.get(f"{CHANGELIST}{target.pk}/change/")
     assert page.status_code == 200
     data = {k: v for k, v in page.context["adminform"].form.initial.items() if v is not None}
-    data.update({"first_name": "Renamed", "project": world.project.pk, "program": world.cardiac.pk,
+    data = {k: (str(v) if k.endswith("phone") else v) for k, v in data.items()}
+    data.update({"first_name": "Renamed", "project": world.project.pk, "program": world.metabolic.pk,
                  "date_of_birth": target.date_of_birth.isoformat(), "user": ""})
+    for prefix in ("flags", "enrollments"):  # the inline formsets' management forms
+        data.update({f"{prefix}-TOTAL_FORMS": "0", f"{prefix}-INITIAL_FORMS": "0"})
     response = client.post(f"{CHANGELIST}{target.pk}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     target.refresh_from_db()
     assert target.first_name == "Renamed"
     assert AuditEvent.objects.filter(action="update", patient=target, metadata__via="admin").exists()
+    # A program change in admin still goes through the move service: history kept.
+    from patients.models import ProgramEnrollment
+
+    assert target.program == world.metabolic
+    assert ProgramEnrollment.objects.get(patient=target, ended_at=None).program == world.metabolic
 
 
 def test_program_dropdown_offers_only_the_users_programs(login, world):
