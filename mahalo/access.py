@@ -238,3 +238,19 @@ def scoped(user, queryset: QuerySet, resource: str, action: str = "read") -> Que
             return queryset.none()
         return queryset.filter(project=project)
     raise TypeError(f"{model.__name__} has neither a patient nor a project field; the gate can't scope it.")
+
+
+def imports_for(user):
+    """Patient import jobs the user may see and run: their own in their tenant, or all of
+    the tenant's with a global role. Needs patients:write."""
+    from patients.models import PatientImport
+
+    if not can(user, "patients", "write"):
+        return PatientImport.objects.none()
+    if user.is_superuser:
+        return PatientImport.objects.all()
+    staff = staff_of(user)
+    if staff is None:
+        return PatientImport.objects.none()
+    jobs = PatientImport.objects.filter(project_id=staff.project_id)
+    return jobs if staff.role.scope == Role.SCOPE_GLOBAL else jobs.filter(created_by=user)

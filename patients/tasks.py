@@ -1,0 +1,16 @@
+"""Celery tasks of the patients app. Thin: they take ids and call a service."""
+
+from celery import shared_task
+
+
+@shared_task(name="patients.import_patients", acks_late=True)
+def import_patients(import_id: str, actor_id: str | None = None) -> int | None:
+    """Import a checked patient import job (patients.importing.import_run). Idempotent: a job
+    that is done, failed or being finished by another run is left alone. Returns the number
+    of patients the job imported."""
+    from mahalo.models import User
+    from patients.importing import import_run
+
+    actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+    job = import_run(import_id, actor=actor)
+    return job.imported_rows if job is not None else None
