@@ -96,7 +96,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 @pytest.fixture
-def browser_page(settings):
+def browser_page(settings, monkeypatch):
     """A Playwright page in Debian's Chromium (never a downloaded browser)."""
     import os
 
@@ -106,7 +106,7 @@ def browser_page(settings):
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls
     # made by the test itself are still synchronous and safe.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     # The live server answers each request in a new thread; persistent connections
     # would outlive those threads and block dropping the test database.
     from django.db import connections

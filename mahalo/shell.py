@@ -36,6 +36,8 @@ def nav_items(request) -> list[dict]:
         add("Home", "home", "/")
         if access.can(user, "patients", "read"):
             add("Patients", "patient_list", "/patients/")
+        if access.staff_of(user) is not None:
+            add("Care-team requests", "care_team_requests", "/care-team/")
         if access.can(user, "audit", "read"):
             add("Audit log", "audit_log", "/audit/")
         if user.is_staff:

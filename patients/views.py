@@ -16,17 +16,9 @@ from mahalo import access, audit
 from mahalo.decorators import permission_required
 from mahalo.exports import stream_csv
 from mahalo.shell import current_program
-from patients import registry, services, timeline
+from patients import care_team, registry, services, timeline
 from patients.forms import PatientForm
 from patients.models import Patient, PatientFlag
-
-
-def _care_team_context(request, patient) -> dict:
-    try:
-        from patients.care_team import care_team_context
-    except ImportError:  # the care-team module is optional until it lands
-        return {}
-    return care_team_context(request, patient)
 
 
 @vary_on_headers("HX-Request")
@@ -145,7 +137,7 @@ def _chart(request, patient, tab: str, context: dict) -> HttpResponse:
         "tabs": TABS,
         "flags": list(patient.flags.all()),
         "can_update": access.can(request.user, "patients", "update"),
-        **_care_team_context(request, patient),
+        **care_team.care_team_context(request, patient),
     })
     if request.htmx and request.headers.get("HX-Target") == "chart-main":
         return render(request, "patients/_chart_main.html", context)
