@@ -24,6 +24,18 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _eager_celery():
+    # Tasks run in-process in tests even when REDIS_URL (CI) configures a broker;
+    # the tests that need a real worker or a stopped broker say so themselves.
+    from mahalo.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # With REDIS_URL the cache outlives a test; allauth's rate limits and used
     # TOTP codes live there and must not leak from one test into the next.
@@ -129,6 +141,9 @@ def browser_page(settings, monkeypatch):
                 os.makedirs(artifacts, exist_ok=True)
                 page.screenshot(path=os.path.join(artifacts, f"last-{os.getpid()}.png"), full_page=True)
             browser.close()
+            # Playwright's sync API runs the test in a greenlet with a database
+            # connection of its own; close it, or the test database can't be dropped.
+            connections.close_all()
             db_settings["CONN_MAX_AGE"] = old_max_age
 
 

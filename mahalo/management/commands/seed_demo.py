@@ -16,11 +16,11 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
-from django.utils import timezone
 
 from mahalo.models import FeatureFlag, ProgramAssignment, ProgramSetting, Project, ProjectSetting, StaffMember, User
 from mahalo.services import project_ensure_default_roles
-from patients.models import CareTeamLink, Patient, PatientFlag, Program, ProgramEnrollment
+from patients.care_team import care_team_add, care_team_request
+from patients.models import Patient, PatientFlag, Program, ProgramEnrollment
 
 FIRST = ["Leilani", "Kai", "Malia", "Keoni", "Noelani", "Makoa", "Aiko", "Hiro", "Maria", "José", "Grace",
          "Samuel", "Priya", "Arjun", "Mei", "Wei", "Fatima", "Omar", "Hannah", "Noah", "Olivia", "Ethan",
@@ -232,13 +232,12 @@ def seed(password: str) -> dict:
     _enroll(kai, cardiac)
     for flag in ("POST_SURGICAL", "RPM_ENROLLED"):
         PatientFlag.objects.get_or_create(patient=kai, flag=flag)
-    # The cardio clinician is on Kai's care team; a request to the dietitian is waiting.
-    cardio_staff = StaffMember.objects.get(user=cardio)
-    CareTeamLink.objects.get_or_create(patient=kai, staff=cardio_staff, defaults={
-        "project": demo, "status": CareTeamLink.Status.ACTIVE, "activated_at": timezone.now()})
-    CareTeamLink.objects.get_or_create(patient=kai, staff=StaffMember.objects.get(user=dietitian), defaults={
-        "project": demo, "status": CareTeamLink.Status.REQUESTED, "requested_by": portal_user,
-        "note": "I'd like help with my diet after surgery."})
+    # The cardio clinician is on Kai's care team; Kai has asked the dietitian (another
+    # program) to join, which she can accept from her care-team requests.
+    lead_user = User.objects.get(email="lead@demo.mahalo.health")
+    care_team_add(patient=kai, staff=StaffMember.objects.get(user=cardio), actor=lead_user, via="seed")
+    care_team_request(patient=kai, staff=StaffMember.objects.get(user=dietitian), actor=portal_user,
+                      note="I'd like help with my diet after surgery.", via="seed")
 
     ProjectSetting.objects.update_or_create(project=demo, key="max_patients", defaults={"value": "500"})
     ProjectSetting.objects.update_or_create(project=demo, key="hrv_drop_threshold_pct", defaults={"value": "25"})
