@@ -133,6 +133,15 @@ def programs_for(user) -> QuerySet[Program]:
     return qs.filter(assignments__staff=staff)
 
 
+def program_list(user) -> list[Program]:
+    """programs_for(user) as a list ordered by name, read once per request (nav, switcher,
+    filters and the timezone all need it)."""
+    if not hasattr(user, "_gate_programs"):
+        user._gate_programs = list(programs_for(user).order_by("name")) if getattr(
+            user, "is_authenticated", False) else []
+    return user._gate_programs
+
+
 def patients_for(user, action: str = "read", resource: str = "patients") -> QuerySet[Patient]:
     """Every patient the user may `action` on `resource`. The only way to list patients."""
     from patients.models import Patient

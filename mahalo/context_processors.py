@@ -8,7 +8,7 @@ def shell(request):
         return {"nav_items": [], "brand": None}
     project = access.project_of(user)
     is_staff = access.is_staff_user(user)
-    programs = list(access.programs_for(user).only("id", "name")) if is_staff else []
+    programs = access.program_list(user) if is_staff else []
     return {
         "nav_items": frame.nav_items(request),
         "brand": project,

@@ -94,9 +94,8 @@ class UserTimezoneMiddleware:
         tzname = None
         if access.is_staff_user(user):
             focus = current_program(request)
-            tzname = focus.timezone if focus else (
-                access.programs_for(user).order_by("name").values_list("timezone", flat=True).first()
-            )
+            programs = access.program_list(user)
+            tzname = focus.timezone if focus else (programs[0].timezone if programs else None)
         elif (patient := access.patient_of(user)) is not None:
             tzname = patient.program.timezone
         if tzname:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from django.db.models import CharField, Prefetch, Q, QuerySet
+from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -107,24 +107,57 @@ LIST_FIELDS = ("id", "project_id", "program_id", "program__name", "mrn", "first_
 
 
 def with_list_columns(qs: QuerySet[Patient]) -> QuerySet[Patient]:
-    """What a registry row shows, in a constant number of queries, and only that: a
-    patient has ~70 columns, and parsing its six phone fields costs more than the SQL."""
-    return (
-        qs.select_related("program").only(*LIST_FIELDS)
-        .annotate(phone_e164=Cast("phone", output_field=CharField()))
-        .prefetch_related(Prefetch("flags", queryset=PatientFlag.objects.order_by("flag")))
+    """What a registry row shows, and only that: a patient has ~70 columns, and
+    parsing its six phone fields costs more than the SQL."""
+    return qs.select_related("program").only(*LIST_FIELDS).annotate(
+        phone_e164=Cast("phone", output_field=CharField())
     )
+
+
+FLAG_LABELS = dict(PatientFlag.Flag.choices)
+
+
+def flags_by_patient(patients) -> dict:
+    """{patient id: [flag, ...]} in one query (plain tuples: cheaper than prefetching models)."""
+    out: dict = {}
+    rows = PatientFlag.objects.filter(patient_id__in=[p.pk for p in patients]).order_by("flag")
+    for patient_id, flag in rows.values_list("patient_id", "flag"):
+        out.setdefault(patient_id, []).append(flag)
+    return out
+
+
+def list_rows(patients) -> list[dict]:
+    patients = list(patients)
+    flags = flags_by_patient(patients)
+    return [list_row(p, flags.get(p.pk, [])) for p in patients]
 
 
 EXPORT_HEADER = ["Name", "MRN", "Age", "Program", "Status", "Flags", "Phone", "Email", "Last data received",
                  "Open alerts", "Next appointment"]
 
 
-def export_row(p: Patient) -> list:
+def export_rows(qs: QuerySet[Patient], chunk: int = 500):
+    """Every row of the filtered registry, streamed in chunks (one flag query per chunk)."""
+    batch = []
+    for patient in with_list_columns(qs).iterator(chunk_size=chunk):
+        batch.append(patient)
+        if len(batch) == chunk:
+            yield from _export_batch(batch)
+            batch = []
+    yield from _export_batch(batch)
+
+
+def _export_batch(patients):
+    flags = flags_by_patient(patients) if patients else {}
+    for p in patients:
+        yield export_row(p, flags.get(p.pk, []))
+
+
+def export_row(p: Patient, flags: list[str]) -> list:
     """One CSV row: the registry table's columns, in its order (contact split in two)."""
     return [
         f"{p.last_name}, {p.first_name}", p.mrn, "" if p.age is None else p.age, p.program.name,
-        p.get_status_display(), "; ".join(f.get_flag_display() for f in p.flags.all()),
+        p.get_status_display(), "; ".join(FLAG_LABELS[f] for f in flags),
         p.phone_e164 or "", p.email,
         timezone.localtime(p.last_data_at).strftime("%Y-%m-%d %H:%M") if p.last_data_at else "",
         "", "",
@@ -154,7 +187,7 @@ def column_headers(current_sort: str, base_query: str) -> list[dict]:
     return out
 
 
-def list_row(p: Patient) -> dict:
+def list_row(p: Patient, flags: list[str]) -> dict:
     """A registry row, formatted once in Python (the template only prints it: 50 rows a page)."""
     from mahalo.templatetags.mahalo import phone_from_e164
 
@@ -163,7 +196,7 @@ def list_row(p: Patient) -> dict:
         "name": f"{p.last_name}, {p.first_name}",
         "preferred": p.preferred_name if p.preferred_name != p.first_name else "",
         "mrn": p.mrn,
-        "flags": [(f.flag.lower(), f.get_flag_display()) for f in p.flags.all()],
+        "flags": [(f.lower(), FLAG_LABELS[f]) for f in flags],
         "age": "—" if p.age is None else p.age,
         "program": p.program.name,
         "status": p.status,

@@ -36,12 +36,12 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     sort_query.pop("sort", None)
     context = {
         "page": page,
-        "rows": [registry.list_row(p) for p in page.object_list],
+        "rows": registry.list_rows(page.object_list),
         "columns": registry.column_headers(filters["sort"], sort_query.urlencode()),
         "filters": filters,
         "errors": errors,
         "focus": focus,
-        "programs": access.programs_for(request.user),
+        "programs": access.program_list(request.user),
         "statuses": Patient.Status.choices,
         "flags": PatientFlag.Flag.choices,
         "care_team_choices": registry.care_team_choices(request.user),
@@ -58,8 +58,7 @@ def patient_export(request: HttpRequest) -> HttpResponse:
     qs, filters, errors = registry.filter_patients(request.user, request.GET, focus=current_program(request))
     audit.record(request=request, action="export", resource="patients",
                  metadata={"filters": {k: v for k, v in filters.items() if v}, "count": qs.count()})
-    rows = (registry.export_row(p) for p in registry.with_list_columns(qs).iterator(chunk_size=500))
-    return stream_csv(registry.EXPORT_HEADER, rows, f"patients-{timezone.localdate():%Y%m%d}.csv")
+    return stream_csv(registry.EXPORT_HEADER, registry.export_rows(qs), f"patients-{timezone.localdate():%Y%m%d}.csv")
 
 
 @permission_required("patients", "write")
