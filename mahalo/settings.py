@@ -120,6 +120,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# Periodic work (django-celery-beat copies these into its editable schedule).
+CELERY_BEAT_SCHEDULE = {
+    "patients-requeue-stalled-imports": {"task": "patients.requeue_stalled_imports", "schedule": 300.0},
+}
 
 # --- Auth -----------------------------------------------------------------------
 AUTH_USER_MODEL = "mahalo.User"

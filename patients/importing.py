@@ -31,7 +31,7 @@ import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import EmailValidator
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.utils import timezone
@@ -627,13 +627,30 @@ def import_start(*, job: PatientImport, actor, request=None) -> bool:
         locked.status = PatientImport.Status.IMPORTING
         locked.processed_rows = 0
         locked.failure = ""
-        locked.save(update_fields=["status", "processed_rows", "failure"])
+        locked.heartbeat_at = timezone.now()
+        locked.save(update_fields=["status", "processed_rows", "failure", "heartbeat_at"])
         background = locked.total_rows > IMPORT_SYNC_MAX_ROWS
         if background:
             transaction.on_commit(lambda: _queue(locked.pk, actor.pk))
     if not background:
         import_run(locked.pk, actor=actor)
     return True
+
+
+STALLED_AFTER = timedelta(minutes=10)
+
+
+def requeue_stalled(now=None) -> list:
+    """Re-queue imports whose worker died mid-run (status importing, no progress for
+    STALLED_AFTER). Safe: a run that is merely slow finds the job done, or waits on its lock."""
+    cutoff = (now or timezone.now()) - STALLED_AFTER
+    stalled = list(PatientImport.objects.filter(status=PatientImport.Status.IMPORTING)
+                   .filter(Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff))
+                   .values_list("pk", "created_by_id"))
+    for import_id, actor_id in stalled:
+        PatientImport.objects.filter(pk=import_id).update(heartbeat_at=timezone.now())
+        _queue(import_id, actor_id)
+    return [pk for pk, _ in stalled]
 
 
 def _queue(import_id, actor_id) -> None:
@@ -662,7 +679,7 @@ def import_run(import_id, *, actor=None) -> PatientImport | None:
         return None
     if job.status == PatientImport.Status.VALIDATED:  # called directly rather than via import_start
         claimed = PatientImport.objects.filter(pk=job.pk, status=PatientImport.Status.VALIDATED).update(
-            status=PatientImport.Status.IMPORTING, processed_rows=0)
+            status=PatientImport.Status.IMPORTING, processed_rows=0, heartbeat_at=timezone.now())
         if not claimed:
             return job
         job.status = PatientImport.Status.IMPORTING
@@ -679,7 +696,7 @@ def import_run(import_id, *, actor=None) -> PatientImport | None:
 
         def progress(count: int) -> None:
             # Outside the import transaction, so the progress bar sees it.
-            PatientImport.objects.filter(pk=job.pk).update(processed_rows=count)
+            PatientImport.objects.filter(pk=job.pk).update(processed_rows=count, heartbeat_at=timezone.now())
 
         results = validate(parsed, ctx, progress)
         imported = _write(job, results, actor)

@@ -378,6 +378,9 @@ class PatientImport(models.Model):
     total_rows = models.PositiveIntegerField(default=0)
     valid_rows = models.PositiveIntegerField(default=0)
     processed_rows = models.PositiveIntegerField(default=0)
+    # Touched when an import starts and as it progresses: a job "importing" with
+    # an old heartbeat lost its worker and is re-queued by the beat sweeper.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     imported_rows = models.PositiveIntegerField(default=0)
     # [{"row": 7, "field": "email", "message": "..."}], in file order.
     errors = models.JSONField(default=list, blank=True)

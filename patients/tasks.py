@@ -14,3 +14,11 @@ def import_patients(import_id: str, actor_id: str | None = None) -> int | None:
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     job = import_run(import_id, actor=actor)
     return job.imported_rows if job is not None else None
+
+
+@shared_task(name="patients.requeue_stalled_imports")
+def requeue_stalled_imports() -> int:
+    """Beat: re-queue imports whose worker died (see patients.importing.requeue_stalled)."""
+    from patients.importing import requeue_stalled
+
+    return len(requeue_stalled())

@@ -489,3 +489,28 @@ def test_the_sample_file_shows_each_kind_of_problem(world, login):
     assert errors_by_row(job) == {7: {"program"}, 8: {"program"}, 10: {"email"}, 11: {"program"},
                                   12: {"date_of_birth"}, 13: {"last_name"}, 14: {"duplicate"}}
     assert job.valid_rows == 6 and job.summary["ignored_columns"] == ["Notes"]
+
+
+def test_an_import_whose_worker_died_is_requeued_by_the_sweeper(login, world):
+    """A job left 'importing' (its worker was killed) is finished by the beat sweeper."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from patients.models import PatientImport
+    from patients.tasks import requeue_stalled_imports
+
+    client = login(world.lead)
+    body = "first_name,last_name,program,date_of_birth\nIola,Kaleo,Cardiac Rehab,1950-02-03\n"
+    job = upload_job(client, csv_file(body, "stalled.csv"))
+    assert job.status == PatientImport.Status.VALIDATED
+    # What a killed worker leaves behind: importing, no progress for a while.
+    PatientImport.objects.filter(pk=job.pk).update(status=PatientImport.Status.IMPORTING,
+                                                   heartbeat_at=timezone.now() - timedelta(minutes=30))
+    assert requeue_stalled_imports() == 1
+    job.refresh_from_db()
+    assert job.status == PatientImport.Status.DONE and job.imported_rows == 1
+    assert requeue_stalled_imports() == 0  # done jobs are left alone
+    from patients.models import Patient
+
+    assert Patient.objects.filter(last_name="Kaleo").count() == 1
