@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "csp",
     "mahalo",
     "patients",
+    "messaging",
 ]
 
 MIDDLEWARE = [
