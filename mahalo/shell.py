@@ -27,6 +27,9 @@ def nav_items(request) -> list[dict]:
         return []
     path = request.path
     items = []
+    from messaging.threads import unread_count
+
+    unread = unread_count(user)
 
     def add(label, url_name, prefix):
         url = reverse(url_name)
@@ -36,6 +39,9 @@ def nav_items(request) -> list[dict]:
         add("Home", "home", "/")
         if access.can(user, "patients", "read"):
             add("Patients", "patient_list", "/patients/")
+        if access.can(user, "messaging", "read"):
+            add("Messages", "message_inbox", "/messages/")
+            items[-1]["badge"] = unread
         if access.staff_of(user) is not None:
             add("Care-team requests", "care_team_requests", "/care-team/")
         if access.can(user, "audit", "read"):
@@ -45,4 +51,6 @@ def nav_items(request) -> list[dict]:
         add("API", "api_docs", "/api/docs/")
     elif access.patient_of(user):
         add("My health", "portal_home", "/portal/")
+        add("Messages", "portal_messages", "/portal/messages/")
+        items[-1]["badge"] = unread
     return items

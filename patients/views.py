@@ -136,6 +136,7 @@ def _chart(request, patient, tab: str, context: dict) -> HttpResponse:
         "tabs": TABS,
         "flags": list(patient.flags.all()),
         "can_update": access.can(request.user, "patients", "update"),
+        "can_message": access.can(request.user, "messaging", "read"),
         **care_team.care_team_context(request, patient),
     })
     if request.htmx and request.headers.get("HX-Target") == "chart-main":

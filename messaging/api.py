@@ -1,0 +1,159 @@
+"""Messaging API, nested under a patient (staff within scope, or the patient themselves):
+
+    GET  /api/v1/patients/<patient_pk>/threads/                      threads (with unread counts)
+    POST /api/v1/patients/<patient_pk>/threads/                      {"subject", "body"} topic thread,
+                                                                     or {"staff": <staff id>} the pair's default
+    GET  /api/v1/patients/<patient_pk>/threads/<pk>/                 one thread
+    GET  /api/v1/patients/<patient_pk>/threads/<pk>/messages/?after= messages (marks them delivered)
+    POST /api/v1/patients/<patient_pk>/threads/<pk>/messages/        send: body and/or files (multipart)
+    POST /api/v1/patients/<patient_pk>/threads/<pk>/read/            mark everything read
+
+`urlpatterns` below is included by mahalo/api_urls.py.
+"""
+
+from __future__ import annotations
+
+from django.urls import path, reverse
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from mahalo import access
+from mahalo.api import GatedViewSet
+from mahalo.models import StaffMember
+from messaging import threads
+from messaging.models import Message, Thread
+
+
+class ThreadSerializer(serializers.ModelSerializer):
+    unread = serializers.IntegerField(read_only=True, default=0)
+    pair_staff_name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Thread
+        fields = ["id", "patient", "kind", "subject", "pair_staff", "pair_staff_name", "assigned_to", "created_at",
+                  "last_message_at", "unread"]
+        read_only_fields = fields
+
+    def get_pair_staff_name(self, obj) -> str | None:
+        return obj.pair_staff.user.get_full_name() if obj.pair_staff_id else None
+
+
+class ThreadCreateSerializer(serializers.Serializer):
+    subject = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    body = serializers.CharField(max_length=10000, required=False, allow_blank=True)
+    staff = serializers.UUIDField(required=False)
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    sender_name = serializers.SerializerMethodField()
+    body = serializers.SerializerMethodField()
+    deleted = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Message
+        fields = ["id", "sender", "sender_name", "sender_role", "kind", "body", "status", "created_at", "edited_at",
+                  "deleted", "attachments"]
+        read_only_fields = fields
+
+    def get_sender_name(self, obj) -> str:
+        return obj.sender.get_full_name() if obj.sender_id else "System"
+
+    def get_body(self, obj) -> str:
+        return "" if obj.deleted_at else obj.body
+
+    def get_deleted(self, obj) -> bool:
+        return obj.deleted_at is not None
+
+    def get_attachments(self, obj) -> list[dict]:
+        if obj.deleted_at:
+            return []
+        return [{"id": str(a.pk), "name": a.original_name, "content_type": a.content_type, "size": a.size,
+                 "url": reverse("message_attachment", args=[a.pk])} for a in obj.attachments.all()]
+
+
+class ThreadViewSet(GatedViewSet):
+    model = Thread
+    resource = "messaging"
+    serializer_class = ThreadSerializer
+    related = ("pair_staff__user", "patient__project")
+    patient_url_kwarg = "patient_pk"
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def list(self, request, *args, **kwargs):
+        qs = threads.with_inbox_fields(self.filter_queryset(self.get_queryset()), request.user)
+        page = self.paginate_queryset(qs.order_by("-last_message_at", "-created_at"))
+        return self.get_paginated_response(ThreadSerializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(ThreadSerializer(self.get_object()).data)
+
+    def create(self, request, *args, **kwargs):
+        data = ThreadCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        patient = self._url_patient()
+        if not access.can(request.user, "messaging", "write", patient):
+            return Response({"detail": "Your role does not allow this."}, status=status.HTTP_403_FORBIDDEN)
+        staff_id = data.validated_data.get("staff")
+        if staff_id:
+            staff = StaffMember.objects.filter(pk=staff_id, project_id=patient.project_id, is_active=True).first()
+            if staff is None or not access.can(staff.user, "messaging", "read", patient):
+                raise serializers.ValidationError({"staff": "Not someone who can message this patient."})
+            thread = threads.thread_default_for(patient=patient, staff=staff, actor=request.user)
+        else:
+            thread = threads.thread_create(patient=patient, subject=data.validated_data.get("subject", ""),
+                                           actor=request.user)
+        body = data.validated_data.get("body", "")
+        if body.strip() or request.FILES:
+            threads.message_send(thread=thread, sender=request.user, body=body,
+                                 files=request.FILES.getlist("files"), request=request)
+        return Response(ThreadSerializer(thread).data, status=status.HTTP_201_CREATED)
+
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request, *args, **kwargs):
+        thread = self.get_object()
+        if request.method == "POST":
+            message = threads.message_send(thread=thread, sender=request.user, body=request.data.get("body", ""),
+                                           files=request.FILES.getlist("files"), request=request)
+            return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+        qs = Message.objects.filter(thread=thread).select_related("sender").prefetch_related("attachments")
+        after = request.query_params.get("after")
+        if after:
+            anchor = Message.objects.filter(thread=thread, pk=after).values("created_at").first() if \
+                _is_uuid(after) else None
+            if anchor is None:
+                raise serializers.ValidationError({"after": "Not a message of this thread."})
+            qs = qs.filter(created_at__gt=anchor["created_at"])
+        threads.mark_delivered(thread=thread, user=request.user)
+        rows = list(qs.order_by("created_at", "pk")[:500])
+        return Response(MessageSerializer(rows, many=True).data)
+
+    @action(detail=True, methods=["post"])
+    def read(self, request, *args, **kwargs):
+        thread = self.get_object()
+        threads.mark_read(thread=thread, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _is_uuid(value) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+urlpatterns = [
+    path("patients/<uuid:patient_pk>/threads/", ThreadViewSet.as_view({"get": "list", "post": "create"}),
+         name="api_patient_threads"),
+    path("patients/<uuid:patient_pk>/threads/<uuid:pk>/", ThreadViewSet.as_view({"get": "retrieve"}),
+         name="api_patient_thread"),
+    path("patients/<uuid:patient_pk>/threads/<uuid:pk>/messages/",
+         ThreadViewSet.as_view({"get": "messages", "post": "messages"}), name="api_thread_messages"),
+    path("patients/<uuid:patient_pk>/threads/<uuid:pk>/read/", ThreadViewSet.as_view({"post": "read"}),
+         name="api_thread_read"),
+]

@@ -1,0 +1,283 @@
+"""Secure messaging pages: staff inbox, thread view (staff and portal), compose,
+polling fragment, edit/delete and the gated attachment download."""
+
+from __future__ import annotations
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import urlencode
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from mahalo import access, audit
+from mahalo.decorators import permission_required
+from mahalo.models import StaffMember
+from messaging import threads
+from messaging.models import Attachment, Message, Thread
+
+PAGE_SIZE = 25
+
+
+def _errors(exc: ValidationError) -> list[str]:
+    return [m for msgs in (exc.message_dict.values() if hasattr(exc, "error_dict") else [exc.messages])
+            for m in msgs]
+
+
+def _messages_qs(thread: Thread):
+    return (Message.objects.filter(thread=thread).select_related("sender")
+            .prefetch_related("attachments", "receipts").order_by("created_at", "pk"))
+
+
+def _decorate(rows, user):
+    """Per message: mine?, and for my messages the read state shown as a receipt."""
+    out = []
+    for m in rows:
+        m.mine = m.sender_id == user.pk
+        if m.mine:
+            receipts = list(m.receipts.all())
+            reads = [r.read_at for r in receipts if r.read_at]
+            m.read_time = max(reads) if receipts and len(reads) == len(receipts) else None
+            m.delivered = bool(receipts) and all(r.delivered_at for r in receipts)
+        out.append(m)
+    return out
+
+
+def _thread_context(request, thread: Thread) -> dict:
+    is_staff = access.is_staff_user(request.user)
+    rows = _decorate(_messages_qs(thread), request.user)
+    return {
+        "thread": thread, "patient": thread.patient, "rows": rows, "last_id": rows[-1].pk if rows else "",
+        "is_staff": is_staff,
+        "portal_nav": "messages",
+        "can_write": access.can(request.user, "messaging", "write", thread.patient),
+        "participants": thread.participants.select_related("user").order_by("role", "joined_at"),
+    }
+
+
+# --- Staff inbox ----------------------------------------------------------------
+
+@permission_required("messaging", "read")
+@vary_on_headers("HX-Request")
+def message_inbox(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    staff = access.staff_of(user)
+    filters = {k: request.GET.get(k, "") for k in ("program", "unread", "assigned")}
+    qs = threads.with_inbox_fields(threads.threads_for(user), user)
+    programs = access.program_list(user)
+    if filters["program"] and filters["program"] in {str(p.pk) for p in programs}:
+        qs = qs.filter(patient__program_id=filters["program"])
+    if filters["unread"]:
+        qs = qs.filter(unread__gt=0)
+    if filters["assigned"] and staff:
+        qs = qs.filter(assigned_to=staff)
+    page = Paginator(qs.order_by("-last_message_at", "-created_at"), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = urlencode({k: v for k, v in filters.items() if v})
+    audit.record(request=request, action="list", resource="messaging",
+                 metadata={"count": len(page.object_list), "filters": {k: v for k, v in filters.items() if v}})
+    ctx = {"page": page, "filters": filters, "programs": programs, "query": query}
+    template = "messaging/inbox.html#results" if request.htmx else "messaging/inbox.html"
+    return render(request, template, ctx)
+
+
+# --- Thread ---------------------------------------------------------------------
+
+@login_required
+@vary_on_headers("HX-Request")
+def message_thread(request: HttpRequest, thread_id) -> HttpResponse:
+    thread = threads.get_thread_for(request.user, thread_id)
+    threads.mark_read(thread=thread, user=request.user)
+    audit.record(request=request, action="read", resource="messaging", patient=thread.patient,
+                 object_id=thread.pk, metadata={"page": "thread"})
+    return render(request, _thread_template(request.user), _thread_context(request, thread))
+
+
+def _thread_template(user) -> str:
+    return "messaging/thread.html" if access.is_staff_user(user) else "messaging/portal_thread.html"
+
+
+@login_required
+def message_poll(request: HttpRequest, thread_id) -> HttpResponse:
+    """Messages newer than ?after=<message id> (the HTMX poller replaces itself with them)."""
+    thread = threads.get_thread_for(request.user, thread_id)
+    qs = _messages_qs(thread)
+    after = request.GET.get("after", "")
+    if after:
+        anchor = Message.objects.filter(thread=thread, pk=after).values("created_at").first() if _is_uuid(
+            after) else None
+        if anchor is None:
+            return HttpResponse(status=400)
+        qs = qs.filter(created_at__gt=anchor["created_at"]).exclude(pk=after)
+    rows = _decorate(qs, request.user)
+    if rows:
+        threads.mark_delivered(thread=thread, user=request.user)
+        # The thread is open on screen: what arrives is read.
+        threads.mark_read(thread=thread, user=request.user)
+        audit.record(request=request, action="read", resource="messaging", patient=thread.patient,
+                     object_id=thread.pk, metadata={"page": "poll", "count": len(rows)})
+    response = render(request, "messaging/_thread_body.html#poll", {
+        "thread": thread, "rows": rows, "last_id": rows[-1].pk if rows else after,
+        "can_write": access.can(request.user, "messaging", "write", thread.patient),
+    })
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _is_uuid(value) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+@login_required
+@require_POST
+def message_send(request: HttpRequest, thread_id) -> HttpResponse:
+    thread = threads.get_thread_for(request.user, thread_id, "write")
+    try:
+        threads.message_send(thread=thread, sender=request.user, body=request.POST.get("body", ""),
+                             files=request.FILES.getlist("files"), request=request)
+    except ValidationError as exc:
+        ctx = _thread_context(request, thread)
+        ctx.update(errors=_errors(exc), body=request.POST.get("body", ""))
+        return render(request, _thread_template(request.user), ctx, status=400)
+    return redirect(threads.thread_url(thread, request.user) + "#compose")
+
+
+def _own_message(request, message_id) -> Message:
+    if not _is_uuid(message_id):
+        raise Http404
+    message = Message.objects.select_related("thread").filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    threads.get_thread_for(request.user, message.thread_id, "write")
+    if message.sender_id != request.user.pk:
+        raise Http404
+    return message
+
+
+@login_required
+@require_POST
+def message_edit(request: HttpRequest, message_id) -> HttpResponse:
+    message = _own_message(request, message_id)
+    try:
+        threads.message_edit(message=message, user=request.user, body=request.POST.get("body", ""), request=request)
+    except ValidationError as exc:
+        for e in _errors(exc):
+            flash.error(request, e)
+    return redirect(threads.thread_url(message.thread, request.user) + f"#m-{message.pk}")
+
+
+@login_required
+@require_POST
+def message_delete(request: HttpRequest, message_id) -> HttpResponse:
+    message = _own_message(request, message_id)
+    try:
+        threads.message_delete(message=message, user=request.user, request=request)
+    except ValidationError as exc:
+        for e in _errors(exc):
+            flash.error(request, e)
+    return redirect(threads.thread_url(message.thread, request.user) + f"#m-{message.pk}")
+
+
+# --- Starting conversations -------------------------------------------------------
+
+@permission_required("messaging", "write")
+def thread_new(request: HttpRequest) -> HttpResponse:
+    """Staff: a topic thread about one patient (?patient=<uuid>)."""
+    patient_id = request.GET.get("patient") or request.POST.get("patient") or ""
+    if not _is_uuid(patient_id):
+        raise Http404
+    patient = access.patient_for_request(request, patient_id, "write", "messaging")
+    errors, subject, body = [], "", ""
+    if request.method == "POST":
+        subject, body = request.POST.get("subject", ""), request.POST.get("body", "")
+        try:
+            from django.db import transaction
+
+            with transaction.atomic():
+                thread = threads.thread_create(patient=patient, subject=subject, actor=request.user)
+                if body.strip() or request.FILES:
+                    threads.message_send(thread=thread, sender=request.user, body=body,
+                                         files=request.FILES.getlist("files"), request=request)
+            return redirect("message_thread", thread.pk)
+        except ValidationError as exc:
+            errors = _errors(exc)
+    return render(request, "messaging/thread_new.html", {"patient": patient, "errors": errors,
+                                                          "subject": subject, "body": body},
+                  status=400 if errors else 200)
+
+
+@permission_required("messaging", "read")
+def patient_messages(request: HttpRequest, patient_id) -> HttpResponse:
+    """A patient's conversations, with a search of their message text."""
+    patient = access.patient_for_request(request, patient_id, "read", "messaging")
+    qs = threads.with_inbox_fields(threads.threads_for(request.user).filter(patient=patient), request.user)
+    q = request.GET.get("q", "")
+    results = threads.search_messages(user=request.user, patient=patient, q=q)
+    return render(request, "messaging/patient_messages.html", {
+        "patient": patient, "threads": qs.order_by("-last_message_at", "-created_at"), "q": q, "results": results,
+        "can_write": access.can(request.user, "messaging", "write", patient),
+    })
+
+
+# --- Portal ---------------------------------------------------------------------
+
+def _portal_patient(request):
+    patient = access.patient_of(request.user)
+    if patient is None or access.is_staff_user(request.user):
+        raise Http404
+    return patient
+
+
+@login_required
+def portal_messages(request: HttpRequest) -> HttpResponse:
+    from patients.care_team import care_team_for
+
+    patient = _portal_patient(request)
+    if request.method == "POST":
+        staff = StaffMember.objects.filter(pk=request.POST.get("staff") if _is_uuid(request.POST.get("staff"))
+                                           else None, care_team_links__in=care_team_for(patient)).first()
+        if staff is None:
+            raise Http404
+        if not access.can(request.user, "messaging", "write", patient):
+            raise PermissionDenied
+        thread = threads.thread_default_for(patient=patient, staff=staff, actor=request.user)
+        return redirect("portal_message_thread", thread.pk)
+    qs = threads.with_inbox_fields(threads.threads_for(request.user), request.user)
+    audit.record(request=request, action="list", resource="messaging", patient=patient, metadata={"via": "portal"})
+    return render(request, "messaging/portal_messages.html", {
+        "patient": patient, "threads": qs.order_by("-last_message_at", "-created_at"),
+        "team": care_team_for(patient), "portal_nav": "messages",
+    })
+
+
+# --- Attachments ----------------------------------------------------------------
+
+@login_required
+def attachment_download(request: HttpRequest, attachment_id) -> HttpResponse:
+    if not _is_uuid(attachment_id):
+        raise Http404
+    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
+    if attachment is None or attachment.message.deleted_at:
+        raise Http404
+    thread = threads.get_thread_for(request.user, attachment.message.thread_id)
+    audit.record(request=request, action="read", resource="messaging", patient=thread.patient,
+                 object_id=attachment.pk, metadata={"download": attachment.original_name,
+                                                    "sha256": attachment.sha256})
+    content_type = attachment.content_type
+    if content_type.startswith("text/"):
+        content_type += "; charset=utf-8"
+    response = FileResponse(attachment.file.open("rb"), as_attachment=True, filename=attachment.original_name,
+                            content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response

@@ -1,0 +1,265 @@
+"""Threads and messages: scoping, loading and the only writers.
+
+Visibility: staff see a thread when its patient is in
+`access.patients_for(user, "read", "messaging")`; a patient sees the threads
+of their own record. Writing needs messaging:write on the patient. Staff join a
+thread as participants when they open or reply to it; unread counts are per
+participant (messages after their last_read_at, not their own).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+
+from mahalo import access, audit
+from messaging import attachments
+from messaging.models import Message, MessageReceipt, MessageRevision, Thread, ThreadParticipant
+
+try:
+    from messaging.notify import notify
+except ImportError:  # notifications land separately
+    notify = None
+
+
+def threads_for(user, action: str = "read") -> QuerySet[Thread]:
+    """Every thread the user may see (or `action` on)."""
+    if not getattr(user, "is_authenticated", False):
+        return Thread.objects.none()
+    if access.is_staff_user(user):
+        return Thread.objects.filter(patient__in=access.patients_for(user, action, "messaging"))
+    patient = access.patient_of(user)
+    if patient is None or not access.can(user, "messaging", action):
+        return Thread.objects.none()
+    return Thread.objects.filter(patient=patient)
+
+
+def get_thread_for(user, thread_id, action: str = "read") -> Thread:
+    """One thread, or Http404 for missing and forbidden alike. A visible thread
+    the user's role may not `action` on raises PermissionDenied."""
+    try:
+        uuid.UUID(str(thread_id))
+    except ValueError:
+        raise Http404 from None
+    thread = threads_for(user).select_related("patient__program", "project", "pair_staff__user").filter(
+        pk=thread_id).first()
+    if thread is None:
+        raise Http404("No such conversation.")
+    if action != "read" and not access.can(user, "messaging", action, thread.patient):
+        raise PermissionDenied("Your role does not allow sending messages.")
+    return thread
+
+
+def role_of(user) -> str:
+    return ThreadParticipant.Role.STAFF if access.is_staff_user(user) else ThreadParticipant.Role.PATIENT
+
+
+def join(thread: Thread, user) -> ThreadParticipant:
+    participant, _ = ThreadParticipant.objects.get_or_create(thread=thread, user=user,
+                                                             defaults={"role": role_of(user)})
+    return participant
+
+
+def thread_url(thread: Thread, user) -> str:
+    name = "message_thread" if access.is_staff_user(user) else "portal_message_thread"
+    return reverse(name, args=[thread.pk])
+
+
+@transaction.atomic
+def thread_default_for(*, patient, staff, actor) -> Thread:
+    """The one conversation of a patient and a clinician (created on first use)."""
+    thread, created = Thread.objects.get_or_create(
+        patient=patient, pair_staff=staff, kind=Thread.Kind.DEFAULT,
+        defaults={"project": patient.project, "program": patient.program, "created_by": actor,
+                  "assigned_to": staff},
+    )
+    if created:
+        if patient.user_id:
+            ThreadParticipant.objects.get_or_create(thread=thread, user=patient.user,
+                                                    defaults={"role": ThreadParticipant.Role.PATIENT})
+        ThreadParticipant.objects.get_or_create(thread=thread, user=staff.user,
+                                                defaults={"role": ThreadParticipant.Role.STAFF})
+        audit.record(action="write", actor=actor, resource="messaging", patient=patient, object_id=thread.pk,
+                     metadata={"event": "thread_created", "kind": "default"})
+    return thread
+
+
+@transaction.atomic
+def thread_create(*, patient, subject: str, actor, staff_members=()) -> Thread:
+    """A topic thread: the patient, the actor (staff), the active care team and chosen staff."""
+    from patients.care_team import care_team_for
+
+    subject = (subject or "").strip()
+    if not subject:
+        raise ValidationError({"subject": "Give the conversation a subject."})
+    if not access.can(actor, "messaging", "write", patient):
+        raise PermissionDenied
+    actor_staff = access.staff_of(actor)
+    thread = Thread.objects.create(project=patient.project, patient=patient, program=patient.program,
+                                   kind=Thread.Kind.TOPIC, subject=subject[:200], created_by=actor,
+                                   assigned_to=actor_staff)
+    users = {}
+    if patient.user_id:
+        users[patient.user_id] = ThreadParticipant.Role.PATIENT
+    if actor_staff:
+        users[actor.pk] = ThreadParticipant.Role.STAFF
+    for link in care_team_for(patient):
+        users.setdefault(link.staff.user_id, ThreadParticipant.Role.STAFF)
+    for staff in staff_members:
+        if staff.project_id == patient.project_id:
+            users.setdefault(staff.user_id, ThreadParticipant.Role.STAFF)
+    ThreadParticipant.objects.bulk_create([ThreadParticipant(thread=thread, user_id=u, role=r)
+                                           for u, r in users.items()])
+    audit.record(action="write", actor=actor, resource="messaging", patient=patient, object_id=thread.pk,
+                 metadata={"event": "thread_created", "kind": "topic"})
+    return thread
+
+
+@transaction.atomic
+def message_send(*, thread: Thread, sender, body: str, files=(), request=None) -> Message:
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not access.can(sender, "messaging", "write", thread.patient):
+        raise PermissionDenied
+    validated = attachments.validate(files)
+    if not body and not validated:
+        raise ValidationError({"body": "Write a message or attach a file."})
+    if len(body) > 10000:
+        raise ValidationError({"body": "Keep a message under 10,000 characters."})
+    kind = Message.Kind.MIXED if body and validated else (Message.Kind.FILE if validated else Message.Kind.TEXT)
+    now = timezone.now()
+    sender_participant = join(thread, sender)
+    message = Message.objects.create(thread=thread, sender=sender, sender_role=sender_participant.role, kind=kind,
+                                     body=body, created_at=now)
+    for upload, content_type, ext in validated:
+        attachments.store(message=message, upload=upload, content_type=content_type, ext=ext, user=sender)
+    recipients = list(ThreadParticipant.objects.filter(thread=thread).exclude(user=sender)
+                      .select_related("user"))
+    MessageReceipt.objects.bulk_create([MessageReceipt(message=message, user_id=p.user_id) for p in recipients])
+    Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
+    thread.last_message_at = now
+    ThreadParticipant.objects.filter(pk=sender_participant.pk).update(last_read_at=now)
+    audit.record(action="write", request=request, actor=sender, resource="messaging", patient=thread.patient,
+                 object_id=message.pk, metadata={"thread": str(thread.pk), "kind": kind,
+                                                 "attachments": len(validated)})
+    if notify and recipients:
+        link = reverse("message_thread", args=[thread.pk])
+        notify(event_type="new_message", recipients=[p.user for p in recipients], patient=thread.patient,
+               project=thread.project, program=thread.program,
+               context={"thread": thread, "sender_name": sender.get_full_name(), "link": link},
+               key=f"message:{message.pk}", link=link)
+    return message
+
+
+def _own_message(message: Message, user) -> None:
+    if message.sender_id != user.pk or message.sender_role == "system":
+        raise PermissionDenied("Only the sender can change a message.")
+    if message.deleted_at:
+        raise ValidationError("This message was deleted.")
+
+
+@transaction.atomic
+def message_edit(*, message: Message, user, body: str, request=None) -> Message:
+    _own_message(message, user)
+    body = (body or "").replace("\r\n", "\n").strip()
+    if not body and not message.attachments.exists():
+        raise ValidationError({"body": "A message can't be empty; delete it instead."})
+    if body == message.body:
+        return message
+    MessageRevision.objects.create(message=message, action="edit", previous_body=message.body, by=user)
+    message.body = body
+    message.edited_at = timezone.now()
+    message.save(update_fields=["body", "edited_at"])
+    audit.record(action="update", request=request, actor=user, resource="messaging",
+                 patient=message.thread.patient, object_id=message.pk, metadata={"thread": str(message.thread_id)})
+    return message
+
+
+@transaction.atomic
+def message_delete(*, message: Message, user, request=None) -> Message:
+    """Hide a message from everyone; the text stays in a MessageRevision for the record."""
+    _own_message(message, user)
+    MessageRevision.objects.create(message=message, action="delete", previous_body=message.body, by=user)
+    message.body = ""
+    message.deleted_at = timezone.now()
+    message.save(update_fields=["body", "deleted_at"])
+    audit.record(action="delete", request=request, actor=user, resource="messaging",
+                 patient=message.thread.patient, object_id=message.pk, metadata={"thread": str(message.thread_id)})
+    return message
+
+
+def _roll_up(thread: Thread) -> None:
+    """Message.status from the receipts: delivered / read once every recipient is."""
+    open_read = MessageReceipt.objects.filter(message=OuterRef("pk"), read_at__isnull=True)
+    open_delivered = MessageReceipt.objects.filter(message=OuterRef("pk"), delivered_at__isnull=True)
+    pending = Message.objects.filter(thread=thread).exclude(status=Message.Status.READ)
+    pending.filter(~Exists(open_read)).update(status=Message.Status.READ)
+    pending.filter(status=Message.Status.SENT).filter(~Exists(open_delivered)).update(
+        status=Message.Status.DELIVERED)
+
+
+@transaction.atomic
+def mark_delivered(*, thread: Thread, user) -> None:
+    now = timezone.now()
+    n = MessageReceipt.objects.filter(message__thread=thread, user=user, delivered_at__isnull=True).update(
+        delivered_at=now)
+    if n:
+        _roll_up(thread)
+
+
+@transaction.atomic
+def mark_read(*, thread: Thread, user) -> None:
+    """The user has seen everything in the thread up to now."""
+    now = timezone.now()
+    participant = join(thread, user) if access.is_staff_user(user) else (
+        ThreadParticipant.objects.filter(thread=thread, user=user).first() or join(thread, user))
+    ThreadParticipant.objects.filter(pk=participant.pk).update(last_read_at=now)
+    receipts = MessageReceipt.objects.filter(message__thread=thread, user=user)
+    receipts.filter(delivered_at__isnull=True).update(delivered_at=now)
+    changed = receipts.filter(read_at__isnull=True).update(read_at=now)
+    if changed:
+        _roll_up(thread)
+
+
+def _unread_messages(user):
+    member = ThreadParticipant.objects.filter(thread=OuterRef("thread"), user=user).filter(
+        Q(last_read_at__isnull=True) | Q(last_read_at__lt=OuterRef("created_at")))
+    return Message.objects.filter(Exists(member)).exclude(sender=user)
+
+
+def unread_count(user) -> int:
+    """Unread messages for the navigation badge: one query."""
+    if not getattr(user, "is_authenticated", False):
+        return 0
+    return _unread_messages(user).filter(thread__in=threads_for(user).values("pk")).count()
+
+
+def with_inbox_fields(qs: QuerySet[Thread], user) -> QuerySet[Thread]:
+    """Annotate unread (for this user), last message preview and whether the user takes part."""
+    unread = (_unread_messages(user).filter(thread=OuterRef("pk")).order_by().values("thread")
+              .annotate(c=Count("pk")).values("c"))
+    last = Message.objects.filter(thread=OuterRef("pk")).order_by("-created_at")
+    return qs.annotate(
+        unread=Coalesce(Subquery(unread, output_field=IntegerField()), Value(0)),
+        last_body=Subquery(last.values("body")[:1]),
+        last_deleted=Subquery(last.values("deleted_at")[:1]),
+        last_kind=Subquery(last.values("kind")[:1]),
+        last_sender_role=Subquery(last.values("sender_role")[:1]),
+    ).select_related("patient__program", "pair_staff__user", "assigned_to__user")
+
+
+def search_messages(*, user, patient, q: str, limit: int = 50) -> list[Message]:
+    q = (q or "").strip()
+    if not q:
+        return []
+    return list(
+        Message.objects.filter(thread__in=threads_for(user).filter(patient=patient).values("pk"),
+                               deleted_at__isnull=True, body__icontains=q)
+        .select_related("thread", "sender").order_by("-created_at")[:limit]
+    )
