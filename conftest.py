@@ -133,6 +133,11 @@ def browser_page(settings, monkeypatch):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1360, "height": 900})
+        # Generous waits: CI shares two cores between the browser, the live server and PostgreSQL.
+        page.set_default_timeout(20_000)
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=15_000)
         try:
             yield page
         finally:

@@ -124,6 +124,7 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Periodic work (django-celery-beat copies these into its editable schedule).
 CELERY_BEAT_SCHEDULE = {
     "patients-requeue-stalled-imports": {"task": "patients.requeue_stalled_imports", "schedule": 300.0},
+    "messaging-sweep-outbox": {"task": "messaging.sweep_outbox", "schedule": 60.0},
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -221,6 +222,16 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US")
 PHONENUMBER_DB_FORMAT = "E164"
+
+# --- Notifications ---------------------------------------------------------------
+# Web push (`manage.py vapid_keys` prints a key pair); empty: no push channel.
+VAPID_PUBLIC_KEY = env.str("VAPID_PUBLIC_KEY", default="")
+VAPID_PRIVATE_KEY = env.str("VAPID_PRIVATE_KEY", default="")
+VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="")
+# Dotted path of an SMS provider class (e.g. messaging.delivery.ConsoleSmsProvider); empty: no SMS.
+MAHALO_SMS_PROVIDER = env.str("MAHALO_SMS_PROVIDER", default="")
+# Absolute base for links in emails, e.g. https://portal.example.org; empty: emails carry no links.
+MAHALO_BASE_URL = env.str("MAHALO_BASE_URL", default="")
 
 # --- I18N / time ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -122,6 +122,7 @@ def care_team_request(*, patient: Patient, staff: StaffMember, actor, note: str 
         else:
             link.patient, link.staff = patient, staff
             _audit(link=link, actor=actor, request=request, before=None, via=via, action="write", note=note)
+            _notify_requested(link, actor)
             return link
     link.patient, link.staff = patient, staff
     if link.status in (Status.REQUESTED, Status.ACTIVE):
@@ -138,7 +139,19 @@ def care_team_request(*, patient: Patient, staff: StaffMember, actor, note: str 
     link.save(update_fields=["status", "requested_by", "note", "activated_at", "ended_at", "updated_at"])
     _sync_grant(link)
     _audit(link=link, actor=actor, request=request, before=before, via=via, note=note)
+    _notify_requested(link, actor)
     return link
+
+
+def _notify_requested(link: CareTeamLink, actor) -> None:
+    """Tell the staff member a patient asked for them (not when staff add a colleague themselves)."""
+    if actor is None or actor == link.staff.user or access.is_staff_user(actor):
+        return
+    from messaging.notify import notify
+
+    notify(event_type="care_team_request", recipients=[link.staff.user], patient=link.patient,
+           context={"patient_name": link.patient.full_name, "note": link.note}, link="/care-team/requests/",
+           key=f"care-team-request:{link.pk}:{link.updated_at.isoformat()}")
 
 
 @transaction.atomic

@@ -230,4 +230,7 @@ def portal_care_team_withdraw(request: HttpRequest, patient: Patient, link_id) -
 
 @portal_page
 def portal_notifications(request: HttpRequest, patient: Patient) -> HttpResponse:
-    return render(request, "portal/notifications.html", {"patient": patient, "portal_nav": "notifications"})
+    from messaging.notification_views import notification_settings_context
+
+    return render(request, "portal/notifications.html",
+                  {"patient": patient, "portal_nav": "notifications", **notification_settings_context(request)})

@@ -471,3 +471,21 @@ def test_lead_approves_from_the_chart_card_without_a_page_load(live_server, brow
     link.refresh_from_db()
     assert link.status == S.ACTIVE and granted(world.clinician, target)
     assert axe_violations(page) == []
+
+
+def test_a_patients_request_notifies_the_staff_member(world):
+    from mahalo.models import StaffMember
+    from messaging.models import Notification
+    from patients import care_team
+
+    staff = StaffMember.objects.get(user=world.dietitian)
+    care_team.care_team_request(patient=world.me, staff=staff, actor=world.patient_user)
+    rows = Notification.objects.filter(recipient=world.dietitian, event_type="care_team_request")
+    assert rows.filter(channel="in_app").count() == 1
+    # Asking again while pending changes nothing (the same link, no second notification).
+    care_team.care_team_request(patient=world.me, staff=staff, actor=world.patient_user)
+    assert rows.filter(channel="in_app").count() == 1
+    # Staff adding a colleague themselves notify no one.
+    other = StaffMember.objects.get(user=world.other_clinician)
+    care_team.care_team_add(patient=world.me, staff=other, actor=world.lead)
+    assert not Notification.objects.filter(recipient=world.other_clinician).exists()

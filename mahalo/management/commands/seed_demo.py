@@ -172,6 +172,22 @@ def _patients(project, programs_with_counts, rng, email_domain, mrn_prefix):
     return made
 
 
+def _demo_conversation(kai, cardio_staff):
+    """A short exchange between Kai and his nurse, written once."""
+    from messaging.threads import mark_read, message_send, thread_default_for
+
+    thread = thread_default_for(patient=kai, staff=cardio_staff, actor=cardio_staff.user)
+    if thread.messages.exists():
+        return
+    message_send(thread=thread, sender=kai.user, body="Hi Carl, my ankles were a bit swollen this morning. "
+                 "Weight was 82.4 kg, up from 81.6 yesterday. Should I worry?")
+    message_send(thread=thread, sender=cardio_staff.user, body="Thanks for telling me, Kai. Keep your legs raised "
+                 "this afternoon and weigh yourself again tomorrow morning before breakfast. If you gain another "
+                 "kilo or feel short of breath, call us right away. Low-sodium tips: https://www.heart.org/")
+    mark_read(thread=thread, user=kai.user)
+    message_send(thread=thread, sender=kai.user, body="Will do, thank you!")
+
+
 def seed(password: str) -> dict:
     rng = random.Random(20261123)  # fixed: the same demo every time
 
@@ -238,6 +254,8 @@ def seed(password: str) -> dict:
     care_team_add(patient=kai, staff=StaffMember.objects.get(user=cardio), actor=lead_user, via="seed")
     care_team_request(patient=kai, staff=StaffMember.objects.get(user=dietitian), actor=portal_user,
                       note="I'd like help with my diet after surgery.", via="seed")
+
+    _demo_conversation(kai, StaffMember.objects.get(user=cardio))
 
     ProjectSetting.objects.update_or_create(project=demo, key="max_patients", defaults={"value": "500"})
     ProjectSetting.objects.update_or_create(project=demo, key="hrv_drop_threshold_pct", defaults={"value": "25"})

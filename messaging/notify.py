@@ -1,0 +1,308 @@
+"""The one entry point for notifications: `notify(...)`.
+
+Domain code raises an event inside its own transaction; this writes one outbox row
+(messaging.models.Notification) per recipient and channel in that same transaction
+and queues delivery on commit. A broker outage leaves the rows pending; the beat
+sweeper (messaging.tasks.sweep_outbox) re-queues them, so nothing is lost.
+
+    from messaging.notify import notify
+    notify(event_type="new_message", recipients=[user], context={"sender": "Dr Lee"},
+           key=f"message:{message.pk}", patient=patient, link=f"/messages/{thread.pk}/")
+
+Templates (NotificationTemplate) are Django template text written by admins. They are
+rendered by a sandboxed engine (no loaders, no tag libraries, no {% debug %}) over a
+fixed context of plain strings and numbers, autoescaped for HTML and plain for text.
+A broken template falls back to the built-in wording and is logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import zoneinfo
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.template import Context, Engine
+from django.utils import timezone
+
+from mahalo import access
+from messaging.models import (
+    CHANNELS,
+    EVENT_TYPES,
+    SAFETY_CRITICAL_EVENTS,
+    DeliveryLog,
+    Notification,
+    NotificationPreference,
+    NotificationSettings,
+    NotificationTemplate,
+    PushSubscription,
+)
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_KEYS = [c for c, _ in CHANNELS]
+EVENT_KEYS = [e for e, _ in EVENT_TYPES]
+# Channels a safety-critical staff event always reaches, whatever the preferences say.
+ALWAYS_CHANNELS = ("in_app", "email")
+
+# Built-in wording: used when no active template exists (or a template is broken), so an
+# event is never silent. Same sandbox and context as admin-written templates.
+DEFAULTS: dict[str, tuple[str, str]] = {
+    "new_message": ("New message", "You have a new secure message{% if sender %} from {{ sender }}{% endif %}."),
+    "visit_reminder": ("Visit reminder", "Reminder: you have a visit{% if when %} on {{ when }}{% endif %}."),
+    "visit_booked": ("Visit booked", "Your visit is booked{% if when %} for {{ when }}{% endif %}."),
+    "visit_cancelled": ("Visit cancelled", "Your visit{% if when %} on {{ when }}{% endif %} was cancelled."),
+    "alert_created": ("Clinical alert", "A new clinical alert{% if patient_name %} for {{ patient_name }}"
+                                        "{% endif %} needs review{% if alert %}: {{ alert }}{% endif %}."),
+    "questionnaire_due": ("Questionnaire due", "A questionnaire is waiting for you{% if name %}: {{ name }}"
+                                               "{% endif %}."),
+    "food_log_reminder": ("Food log reminder", "Don't forget to log your meals today."),
+    "device_reconsent": ("Reconnect your device", "Your wearable{% if device %} ({{ device }}){% endif %} "
+                                                  "needs to be reconnected to keep sharing data."),
+    "care_team_request": ("Care-team request", "There is a new care-team request{% if patient_name %} from "
+                                               "{{ patient_name }}{% endif %}."),
+}
+
+_ENGINE = Engine(dirs=[], app_dirs=False, loaders=[("django.template.loaders.locmem.Loader", {})],
+                 libraries={}, autoescape=True, debug=False, string_if_invalid="")
+# Tags that reach outside the fixed context: refused before rendering.
+_FORBIDDEN_TAG = re.compile(r"{%-?\s*(debug|load|include|extends|ssi|templatetag|block|csrf_token)\b")
+_SAFE_TYPES = (str, int, float, bool, type(None))
+
+
+class TemplateRefused(ValueError):
+    pass
+
+
+def _clean_context(context: dict | None) -> dict:
+    """Only plain values: objects (a model, a user) would expose their attributes."""
+    clean = {}
+    for key, value in (context or {}).items():
+        if not isinstance(key, str) or not key.isidentifier() or key.startswith("_"):
+            continue
+        if isinstance(value, _SAFE_TYPES):
+            clean[key] = value
+        elif isinstance(value, (dt.date, dt.datetime, dt.time)):
+            clean[key] = value.isoformat() if not isinstance(value, dt.datetime) else f"{value:%Y-%m-%d %H:%M}"
+        else:
+            clean[key] = str(value)
+    return clean
+
+
+def render_text(source: str, context: dict, *, html: bool) -> str:
+    """Render admin-written template text over a plain context. HTML: autoescaped."""
+    if _FORBIDDEN_TAG.search(source or ""):
+        raise TemplateRefused("template uses a tag that isn't allowed")
+    template = _ENGINE.from_string(source or "")
+    return template.render(Context(_clean_context(context), autoescape=html)).strip()
+
+
+def find_template(event_type: str, channel: str, project, program=None) -> NotificationTemplate | None:
+    """The active template in scope: the program's overrides the project's."""
+    if project is None:
+        return None
+    rows = list(NotificationTemplate.objects.filter(project=project, event_type=event_type, channel=channel,
+                                                    is_active=True))
+    if program is not None:
+        for row in rows:
+            if row.program_id == program.pk:
+                return row
+    return next((row for row in rows if row.program_id is None), None)
+
+
+@dataclass
+class Rendered:
+    subject: str
+    body: str
+    html_body: str
+    template: NotificationTemplate | None
+
+
+def render_notification(event_type: str, channel: str, context: dict, *, project=None, program=None,
+                        template: NotificationTemplate | None = None) -> Rendered:
+    """Subject, plain body and HTML body of one notification (template or built-in wording)."""
+    if template is None:
+        template = find_template(event_type, channel, project, program)
+    if template is not None:
+        try:
+            return Rendered(
+                subject=_one_line(render_text(template.subject, context, html=False)) or DEFAULTS[event_type][0],
+                body=render_text(template.body, context, html=False),
+                html_body=render_text(template.body, context, html=True),
+                template=template,
+            )
+        except Exception:  # noqa: BLE001 - an admin's broken template must not lose the event
+            logger.exception("Notification template %s (%s/%s) failed; using the built-in wording",
+                             template.pk, event_type, channel)
+    subject, body = DEFAULTS.get(event_type, ("Notification", "You have a new notification."))
+    return Rendered(subject=_one_line(render_text(subject, context, html=False)),
+                    body=render_text(body, context, html=False),
+                    html_body=render_text(body, context, html=True), template=None)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]
+
+
+# --- Quiet hours -------------------------------------------------------------------
+
+def user_timezone(user) -> zoneinfo.ZoneInfo:
+    """A patient's program timezone; staff: their first program's; else UTC."""
+    patient = access.patient_of(user)
+    if patient is not None and patient.program_id:
+        return patient.program.tz
+    programs = access.program_list(user)
+    return programs[0].tz if programs else zoneinfo.ZoneInfo("UTC")
+
+
+def quiet_until(user, now: dt.datetime | None = None) -> dt.datetime | None:
+    """End of the user's quiet hours (UTC) if `now` falls inside them, else None."""
+    quiet = NotificationSettings.objects.filter(user=user).first()
+    if quiet is None or quiet.quiet_start is None or quiet.quiet_end is None:
+        return None
+    return quiet_window_end(quiet.quiet_start, quiet.quiet_end, user_timezone(user), now or timezone.now())
+
+
+def quiet_window_end(start: dt.time, end: dt.time, tz: zoneinfo.ZoneInfo, now: dt.datetime) -> dt.datetime | None:
+    if start == end:
+        return None
+    local = now.astimezone(tz)
+    t = local.time().replace(tzinfo=None)
+    if start < end:
+        inside, end_day = start <= t < end, local.date()
+    else:  # crosses midnight, e.g. 22:00-07:00
+        inside = t >= start or t < end
+        end_day = local.date() if t < end else local.date() + dt.timedelta(days=1)
+    if not inside:
+        return None
+    return dt.datetime.combine(end_day, end, tzinfo=tz).astimezone(dt.UTC)
+
+
+# --- Channels available to a recipient --------------------------------------------------
+
+def vapid_configured() -> bool:
+    return bool(getattr(settings, "VAPID_PRIVATE_KEY", "") and getattr(settings, "VAPID_PUBLIC_KEY", ""))
+
+
+def sms_configured() -> bool:
+    return bool(getattr(settings, "MAHALO_SMS_PROVIDER", ""))
+
+
+def channel_possible(user, channel: str) -> bool:
+    if channel == "email":
+        return bool(user.email)
+    if channel == "push":
+        return vapid_configured() and PushSubscription.objects.filter(user=user).exists()
+    if channel == "sms":
+        return sms_configured()
+    return True
+
+
+def is_forced(user, event_type: str, channel: str) -> bool:
+    """Safety-critical staff alerts can't be switched off on the always-on channels."""
+    return event_type in SAFETY_CRITICAL_EVENTS and channel in ALWAYS_CHANNELS and access.is_staff_user(user)
+
+
+def opted_out(user) -> set[tuple[str, str]]:
+    return set(NotificationPreference.objects.filter(user=user, opted_out=True)
+               .values_list("event_type", "channel"))
+
+
+# --- The entry point -----------------------------------------------------------------
+
+def notify(*, event_type: str, recipients, context: dict, key: str, patient=None, project=None, program=None,
+           urgent: bool = False, channels=None, link: str = "", now: dt.datetime | None = None
+           ) -> list[Notification]:
+    """Write the outbox rows of one event and queue their delivery on commit.
+
+    `key` identifies the event (e.g. f"message:{message.pk}"): raising the same event
+    again creates nothing new (one row per recipient and channel, ever). Returns the
+    rows of this event (new and existing). Never raises for a broker outage."""
+    if event_type not in EVENT_KEYS:
+        raise ValueError(f"Unknown notification event {event_type!r}")
+    now = now or timezone.now()
+    if patient is not None:
+        project = project or patient.project
+        program = program or patient.program
+    wanted = [c for c in (channels or CHANNEL_KEYS) if c in CHANNEL_KEYS]
+    rows: list[Notification] = []
+    with transaction.atomic():
+        for user in recipients:
+            if user is None or not user.is_active:
+                continue  # deactivated logins get nothing
+            user_project = project or access.project_of(user)
+            outs = opted_out(user)
+            delay_until = None if urgent else quiet_until(user, now)
+            for channel in wanted:
+                if channel == "sms" and not sms_configured():
+                    continue
+                if not channel_possible(user, channel):
+                    continue
+                template = find_template(event_type, channel, user_project, program)
+                if template is None and channel == "sms":
+                    continue  # no built-in SMS wording: texts only when a project wrote one
+                idem = f"{key}:{user.pk}:{channel}"[:200]
+                skipped = (event_type, channel) in outs and not is_forced(user, event_type, channel)
+                if skipped:
+                    rendered = Rendered("", "", "", template)
+                else:
+                    source = template if template is not None or channel != "push" else find_template(
+                        event_type, "in_app", user_project, program)
+                    rendered = render_notification(event_type, channel, context, project=user_project,
+                                                   program=program, template=source)
+                row = Notification(
+                    project=user_project, recipient=user, patient=patient, event_type=event_type, channel=channel,
+                    idempotency_key=idem, urgent=urgent, template=rendered.template, subject=rendered.subject,
+                    body=rendered.body, html_body=rendered.html_body, link=link[:300], created_at=now,
+                    next_attempt_at=now,
+                )
+                if skipped:
+                    row.status, row.last_error = Notification.Status.SKIPPED, "Opted out"
+                elif channel == "in_app":
+                    # The row is the delivery: it shows in the notification centre at once.
+                    row.status, row.delivered_at = Notification.Status.DELIVERED, now
+                elif delay_until is not None:
+                    row.next_attempt_at = delay_until
+                rows.append(row)
+        keys = [r.idempotency_key for r in rows]
+        existing = set(Notification.objects.filter(idempotency_key__in=keys).values_list("idempotency_key",
+                                                                                           flat=True))
+        new = [r for r in rows if r.idempotency_key not in existing]
+        Notification.objects.bulk_create(new, ignore_conflicts=True)
+        saved = {n.idempotency_key: n for n in Notification.objects.filter(idempotency_key__in=keys)}
+        created = [saved[r.idempotency_key] for r in new if r.idempotency_key in saved
+                   and saved[r.idempotency_key].pk == r.pk]
+        DeliveryLog.objects.bulk_create([
+            DeliveryLog(notification=n, attempt=0, status=n.status, reason=n.last_error, at=now)
+            for n in created if n.status in (Notification.Status.DELIVERED, Notification.Status.SKIPPED)
+        ])
+        due = [str(n.pk) for n in created if n.status == Notification.Status.PENDING and n.next_attempt_at <= now]
+        if due:
+            transaction.on_commit(lambda: queue_many(due))
+    return [saved[k] for k in keys if k in saved]
+
+
+def queue_many(ids: list[str]) -> int:
+    """Queue rows until the broker fails: one timeout at most, not one per row."""
+    for done, pk in enumerate(ids):
+        if not queue_delivery(pk):
+            return done
+    return len(ids)
+
+
+def queue_delivery(notification_id: str) -> bool:
+    """Hand one row to Celery. A broker outage is logged, not raised: the row stays
+    pending and the sweeper re-queues it."""
+    from messaging.tasks import deliver_notification
+
+    try:
+        # No publish retries: a request must not hang on a dead broker; the sweeper retries.
+        deliver_notification.apply_async(args=[str(notification_id)], retry=False)
+    except Exception:  # noqa: BLE001 - the outbox row is the source of truth
+        logger.warning("Couldn't queue notification %s; the outbox sweeper will retry", notification_id,
+                       exc_info=True)
+        return False
+    return True
