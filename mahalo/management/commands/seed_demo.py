@@ -172,6 +172,22 @@ def _patients(project, programs_with_counts, rng, email_domain, mrn_prefix):
     return made
 
 
+def _notification_templates(project, cardiac):
+    """Editable examples in admin: a project-wide email wording and a Cardiac Rehab override."""
+    from messaging.models import NotificationTemplate
+
+    NotificationTemplate.objects.get_or_create(
+        project=project, program=None, event_type="new_message", channel="email",
+        defaults={"subject": "New secure message from your care team",
+                  "body": "Hello,\n\nYou have a new message from {{ sender_name|default:'your care team' }}. "
+                          "Sign in to read it.\n\nMahalo Demo Health"})
+    NotificationTemplate.objects.get_or_create(
+        project=project, program=cardiac, event_type="visit_reminder", channel="email",
+        defaults={"subject": "Cardiac rehab session reminder",
+                  "body": "Aloha! Your cardiac rehab visit is {{ when|default:'coming up soon' }}. "
+                          "Bring your heart-rate monitor and your medication list."})
+
+
 def _demo_conversation(kai, cardio_staff):
     """A short exchange between Kai and his nurse, written once."""
     from messaging.threads import mark_read, message_send, thread_default_for
@@ -256,6 +272,7 @@ def seed(password: str) -> dict:
                       note="I'd like help with my diet after surgery.", via="seed")
 
     _demo_conversation(kai, StaffMember.objects.get(user=cardio))
+    _notification_templates(demo, cardiac)
 
     ProjectSetting.objects.update_or_create(project=demo, key="max_patients", defaults={"value": "500"})
     ProjectSetting.objects.update_or_create(project=demo, key="hrv_drop_threshold_pct", defaults={"value": "25"})
