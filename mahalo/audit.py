@@ -52,6 +52,17 @@ def axes_username(request, credentials):
     return (value or "").strip().lower() or None
 
 
+def axes_lockout_response(request, original_response=None, credentials=None):
+    """django-axes: the lockout answer. JSON for the API (the mobile app), a page otherwise."""
+    from django.http import JsonResponse
+    from django.shortcuts import render
+
+    message = "Too many failed sign-ins: this account is locked for a while."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=429)
+    return render(request, "account/locked.html", status=429)
+
+
 @receiver(user_logged_in)
 def _on_login(sender, request, user, **kwargs):
     record(action="login", request=request, actor=user, resource="session")
