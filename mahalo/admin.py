@@ -132,6 +132,22 @@ class GatedAdmin(GatedAdminMixin, admin.ModelAdmin):
     list_per_page = 50
 
 
+class ReadOnlyGatedAdmin(GatedAdmin):
+    """Records written only by services (audit, outbox, care-team links...): view, filter, export."""
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class GatedInline(admin.TabularInline):
     extra = 0
 
@@ -265,7 +281,7 @@ def export_audit_csv(modeladmin, request, queryset):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(GatedAdmin):
+class AuditEventAdmin(ReadOnlyGatedAdmin):
     """Append-only: filter, read and export; never add, change or delete."""
 
     gate_resource = "audit"
@@ -275,18 +291,6 @@ class AuditEventAdmin(GatedAdmin):
     date_hierarchy = "at"
     list_select_related = ["patient"]
     actions = [export_audit_csv]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_actions(self, request):
         actions = super().get_actions(request)

@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.db.models import Q
 
 from mahalo import access
-from mahalo.admin import GatedAdmin
+from mahalo.admin import GatedAdmin, ReadOnlyGatedAdmin
 from messaging.models import (
     Attachment,
     DeliveryLog,
@@ -27,17 +27,8 @@ from messaging.models import (
 )
 
 
-class ReadOnlyAdmin(GatedAdmin):
+class ReadOnlyAdmin(ReadOnlyGatedAdmin):
     gate_resource = "messaging"
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ThroughPatientAdmin(ReadOnlyAdmin):

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from mahalo import access
-from mahalo.admin import GatedAdmin
+from mahalo.admin import GatedAdmin, ReadOnlyGatedAdmin
 from patients import services
 from patients.forms import SECTIONS
 from patients.models import (
@@ -98,7 +98,7 @@ class PatientAdmin(GatedAdmin):
 
 
 @admin.register(CareTeamLink)
-class CareTeamLinkAdmin(GatedAdmin):
+class CareTeamLinkAdmin(ReadOnlyGatedAdmin):
     """Read-only here: transitions must go through patients.care_team so access grants follow them."""
 
     gate_resource = "patients"
@@ -107,38 +107,14 @@ class CareTeamLinkAdmin(GatedAdmin):
     search_fields = ["patient__last_name", "staff__user__email"]
     list_select_related = ["patient", "staff__user", "staff__role"]
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(PatientImport)
-class PatientImportAdmin(GatedAdmin):
+class PatientImportAdmin(ReadOnlyGatedAdmin):
     gate_resource = "patients"
     list_display = ["original_name", "project", "created_by", "status", "total_rows", "valid_rows",
                     "imported_rows", "created_at"]
     list_filter = ["status"]
     list_select_related = ["project", "created_by"]
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request, *args):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PatientUserObjectPermission)
