@@ -216,7 +216,7 @@ class RolePermissionInline(GatedInline):
 @admin.register(Role)
 class RoleAdmin(GatedAdmin):
     list_display = ["name", "project", "scope", "description"]
-    list_filter = ["scope", "project"]
+    list_filter = ["scope", ("project", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["name", "description"]
     inlines = [RolePermissionInline]
 
@@ -233,7 +233,7 @@ class ProgramAssignmentInline(GatedInline):
 @admin.register(StaffMember)
 class StaffMemberAdmin(GatedAdmin):
     list_display = ["user", "project", "role", "title", "telehealth_enabled", "is_active"]
-    list_filter = ["project", "role__scope", "is_active", "telehealth_enabled"]
+    list_filter = [("project", admin.RelatedOnlyFieldListFilter), "role__scope", "is_active", "telehealth_enabled"]
     search_fields = ["user__email", "user__full_name", "license_number"]
     list_select_related = ["user", "project", "role"]
     raw_id_fields = ["user"]
@@ -243,7 +243,7 @@ class StaffMemberAdmin(GatedAdmin):
 @admin.register(ProgramAssignment)
 class ProgramAssignmentAdmin(GatedAdmin):
     list_display = ["staff", "program", "created_at"]
-    list_filter = ["program"]
+    list_filter = [("program", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["staff__user__email", "program__name"]
     list_select_related = ["staff__user", "staff__role", "program"]
 
@@ -251,21 +251,21 @@ class ProgramAssignmentAdmin(GatedAdmin):
 @admin.register(ProjectSetting)
 class ProjectSettingAdmin(GatedAdmin):
     list_display = ["key", "value", "project", "updated_at"]
-    list_filter = ["project"]
+    list_filter = [("project", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["key", "value"]
 
 
 @admin.register(ProgramSetting)
 class ProgramSettingAdmin(GatedAdmin):
     list_display = ["key", "value", "program", "updated_at"]
-    list_filter = ["program"]
+    list_filter = [("program", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["key", "value"]
 
 
 @admin.register(FeatureFlag)
 class FeatureFlagAdmin(GatedAdmin):
     list_display = ["name", "enabled", "project", "created_at"]
-    list_filter = ["enabled", "project"]
+    list_filter = ["enabled", ("project", admin.RelatedOnlyFieldListFilter)]
     list_editable = ["enabled"]
     search_fields = ["name"]
 

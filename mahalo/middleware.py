@@ -106,3 +106,32 @@ class UserTimezoneMiddleware:
         else:
             djtz.deactivate()
         return self.get_response(request)
+
+
+class RejectNulBytesMiddleware:
+    """A NUL byte is never valid text here, and PostgreSQL refuses it in any string:
+    answer 400 up front instead of failing deep in a query (a 500)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.META.get("QUERY_STRING", "") or "%00" in request.META.get("QUERY_STRING", "").lower() \
+                or any("\x00" in v for values in request.GET.lists() for v in values[1]):
+            return _bad_request(request)
+        if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                                  "multipart/form-data"):
+            try:
+                posted = request.POST
+            except Exception:  # noqa: BLE001 - a malformed body is Django's to answer
+                return self.get_response(request)
+            if any("\x00" in v for _, values in posted.lists() for v in values):
+                return _bad_request(request)
+        return self.get_response(request)
+
+
+def _bad_request(request):
+    message = "The request contained a character that isn't allowed (NUL)."
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=400)
+    return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")

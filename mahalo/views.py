@@ -97,7 +97,7 @@ def _platform_home(request):
 @staff_required
 def switch_program(request: HttpRequest) -> HttpResponse:
     wanted = request.POST.get("program", "")
-    program = access.programs_for(request.user).filter(pk=wanted).first() if wanted else None
+    program = next((p for p in access.program_list(request.user) if str(p.pk) == wanted), None)
     if program:
         request.session[PROGRAM_SESSION_KEY] = str(program.pk)
     else:

@@ -62,7 +62,7 @@ class ThroughUserAdmin(ReadOnlyAdmin):
 class NotificationTemplateAdmin(GatedAdmin):
     gate_resource = "messaging"
     list_display = ["event_type", "channel", "program", "subject", "is_active", "updated_at"]
-    list_filter = ["event_type", "channel", "is_active", "program"]
+    list_filter = ["event_type", "channel", "is_active", ("program", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["subject", "body"]
     fieldsets = [
         (None, {"fields": ["project", "program", "event_type", "channel", "is_active"]}),

@@ -26,6 +26,10 @@ from messaging import threads
 from messaging.models import Message, Thread
 
 
+class MessageBody(serializers.Serializer):
+    body = serializers.CharField(required=False, allow_blank=True, default="", max_length=10_000)
+
+
 class ThreadSerializer(serializers.ModelSerializer):
     unread = serializers.IntegerField(read_only=True, default=0)
     pair_staff_name = serializers.SerializerMethodField()
@@ -115,7 +119,9 @@ class ThreadViewSet(GatedViewSet):
     def messages(self, request, *args, **kwargs):
         thread = self.get_object()
         if request.method == "POST":
-            message = threads.message_send(thread=thread, sender=request.user, body=request.data.get("body", ""),
+            incoming = MessageBody(data=request.data if isinstance(request.data, dict) else {"body": None})
+            incoming.is_valid(raise_exception=True)
+            message = threads.message_send(thread=thread, sender=request.user, body=incoming.validated_data["body"],
                                            files=request.FILES.getlist("files"), request=request)
             return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
         qs = Message.objects.filter(thread=thread).select_related("sender").prefetch_related("attachments")

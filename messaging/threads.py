@@ -148,9 +148,12 @@ def message_send(*, thread: Thread, sender, body: str, files=(), request=None) -
     audit.record(action="write", request=request, actor=sender, resource="messaging", patient=thread.patient,
                  object_id=message.pk, metadata={"thread": str(thread.pk), "kind": kind,
                                                  "attachments": len(validated)})
-    if notify and recipients:
+    # Only people who may still read this patient hear about it (a participant moved
+    # off the program keeps the row but not the access).
+    allowed = [p.user for p in recipients if access.can(p.user, "messaging", "read", thread.patient)]
+    if notify and allowed:
         link = reverse("message_thread", args=[thread.pk])
-        notify(event_type="new_message", recipients=[p.user for p in recipients], patient=thread.patient,
+        notify(event_type="new_message", recipients=allowed, patient=thread.patient,
                project=thread.project, program=thread.program,
                context={"thread": thread, "sender_name": sender.get_full_name(), "link": link},
                key=f"message:{message.pk}", link=link)

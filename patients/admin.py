@@ -18,7 +18,7 @@ from patients.models import (
 @admin.register(Program)
 class ProgramAdmin(GatedAdmin):
     list_display = ["name", "project", "timezone", "is_active", "created_at"]
-    list_filter = ["is_active", "project", "timezone"]
+    list_filter = ["is_active", ("project", admin.RelatedOnlyFieldListFilter), "timezone"]
     search_fields = ["name", "description"]
 
 
@@ -62,7 +62,7 @@ class PatientAdmin(GatedAdmin):
     list_display = ["last_name", "first_name", "mrn", "date_of_birth", "program", "status", "email", "phone",
                     "updated_at"]
     list_display_links = ["last_name", "first_name"]
-    list_filter = ["status", "program", "sex", "flags__flag"]
+    list_filter = ["status", ("program", admin.RelatedOnlyFieldListFilter), "sex", "flags__flag"]
     search_fields = ["first_name", "last_name", "preferred_name", "mrn", "email", "phone"]
     list_select_related = ["program"]
     raw_id_fields = ["user"]

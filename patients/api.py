@@ -71,6 +71,10 @@ class PatientWriteSerializer(serializers.ModelSerializer):
         return {f: getattr(self.instance, f) for f in MODEL_FIELDS} if self.instance else {}
 
 
+class ArchiveRequest(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
 @extend_schema_view(
     list=extend_schema(parameters=[
         OpenApiParameter("q", OpenApiTypes.STR, description="Search name, MRN, email, phone"),
@@ -142,14 +146,16 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
     def update(self, request, *args, **kwargs):
         return self.partial_update(request, *args, **kwargs)
 
-    @extend_schema(request=None, responses=PatientSerializer)
+    @extend_schema(request=ArchiveRequest, responses=PatientSerializer)
     @action(detail=True, methods=["post"])
     def archive(self, request, pk=None):
         """Archive the record (it is never deleted). Needs patients:update."""
         if not access.can(request.user, "patients", "update") or not access.is_staff_user(request.user):
             raise PermissionDenied("Your role can't archive patients.")
         patient = self.get_object()
-        services.patient_archive(patient=patient, actor=request.user, reason=request.data.get("reason", ""),
+        incoming = ArchiveRequest(data=request.data if isinstance(request.data, dict) else {"reason": None})
+        incoming.is_valid(raise_exception=True)
+        services.patient_archive(patient=patient, actor=request.user, reason=incoming.validated_data["reason"],
                                  request=request, via="api")
         patient.refresh_from_db()
         return Response(PatientSerializer(patient, context=self.get_serializer_context()).data)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from mahalo import audit
+from mahalo import access, audit
 from patients.models import Patient, PatientFlag, Program, ProgramEnrollment
 
 
@@ -73,6 +74,15 @@ def patient_update(*, patient: Patient, actor, changes: dict, flags: Iterable[st
     return changed
 
 
+def can_move(*, actor, patient: Patient, program: Program | None = None) -> bool:
+    """Moving a patient needs both programs in the actor's own scope: a per-patient
+    (care-team) grant lets you care for someone, not take them into your program."""
+    if actor is None or actor.is_superuser:
+        return True
+    allowed = {p.pk for p in access.program_list(actor)}
+    return patient.program_id in allowed and (program is None or program.pk in allowed)
+
+
 @transaction.atomic
 def patient_move_program(*, patient: Patient, program: Program, actor, reason: str = "", request=None,
                          via: str = "web") -> ProgramEnrollment | None:
@@ -81,6 +91,8 @@ def patient_move_program(*, patient: Patient, program: Program, actor, reason: s
         raise ValueError("A patient can only move between programs of their own tenant.")
     if program.pk == patient.program_id:
         return None
+    if not can_move(actor=actor, patient=patient, program=program):
+        raise PermissionDenied("You can only move patients between programs you work in.")
     now = timezone.now()
     old = patient.program
     ProgramEnrollment.objects.filter(patient=patient, ended_at__isnull=True).update(

@@ -1,9 +1,9 @@
 """Staff pages: the registry, its export, the patient chart and the record forms."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,7 +18,7 @@ from mahalo.exports import stream_csv
 from mahalo.shell import current_program
 from patients import care_team, registry, services, timeline
 from patients.forms import PatientForm
-from patients.models import Patient, PatientFlag
+from patients.models import Patient, PatientFlag, Program
 
 
 @vary_on_headers("HX-Request")
@@ -86,6 +86,10 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
     # The form validates a copy so the service still sees the old values it diffs against.
     form = PatientForm(request.POST or None, instance=Patient.objects.get(pk=patient.pk),
                        programs=access.programs_for(request.user))
+    if not services.can_move(actor=request.user, patient=patient):
+        # Reached through a care-team grant, not a program: the program isn't theirs to change.
+        form.fields["program"].queryset = Program.objects.filter(pk=patient.program_id)
+        form.fields["program"].disabled = True
     if request.method == "POST" and form.is_valid():
         try:
             with transaction.atomic():
@@ -94,8 +98,8 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
                 services.patient_move_program(patient=patient, program=form.cleaned_data["program"],
                                               actor=request.user,
                                               reason=form.cleaned_data.get("move_reason", ""), request=request)
-        except ValidationError as exc:
-            form.add_error(None, exc)
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, exc if isinstance(exc, ValidationError) else str(exc))
         else:
             messages.success(request, "Saved.")
             return redirect("patient_detail", patient.pk)
@@ -160,9 +164,10 @@ def patient_timeline(request: HttpRequest, patient_id) -> HttpResponse:
     if raw := request.GET.get("before"):
         try:
             before = datetime.fromisoformat(raw)
-            if timezone.is_naive(before):
+            if timezone.is_naive(before) or not 1900 <= before.year <= 2200:
                 raise ValueError
-        except ValueError:
+            before = before.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise Http404 from None
     entries, cursor = timeline.feed(patient, before=before)
     context = {"entries": entries, "cursor": cursor.isoformat() if cursor else ""}
