@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
@@ -142,6 +143,7 @@ def message_send(*, thread: Thread, sender, body: str, files=(), request=None) -
     recipients = list(ThreadParticipant.objects.filter(thread=thread).exclude(user=sender)
                       .select_related("user"))
     MessageReceipt.objects.bulk_create([MessageReceipt(message=message, user_id=p.user_id) for p in recipients])
+    forget_unread([sender.pk, *(p.user_id for p in recipients)])
     Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
     thread.last_message_at = now
     ThreadParticipant.objects.filter(pk=sender_participant.pk).update(last_read_at=now)
@@ -223,6 +225,7 @@ def mark_read(*, thread: Thread, user) -> None:
     participant = join(thread, user) if access.is_staff_user(user) else (
         ThreadParticipant.objects.filter(thread=thread, user=user).first() or join(thread, user))
     ThreadParticipant.objects.filter(pk=participant.pk).update(last_read_at=now)
+    forget_unread([user.pk])
     receipts = MessageReceipt.objects.filter(message__thread=thread, user=user)
     receipts.filter(delivered_at__isnull=True).update(delivered_at=now)
     changed = receipts.filter(read_at__isnull=True).update(read_at=now)
@@ -236,11 +239,29 @@ def _unread_messages(user):
     return Message.objects.filter(Exists(member)).exclude(sender=user)
 
 
+def _unread_key(user_id) -> str:
+    return f"messaging:unread:{user_id}"
+
+
+def forget_unread(user_ids) -> None:
+    """Drop cached badge counts (a message arrived, or was read): now, and again once the
+    transaction commits, so a request in between can't re-cache the old count for long."""
+    keys = [_unread_key(pk) for pk in user_ids]
+    cache.delete_many(keys)
+    transaction.on_commit(lambda: cache.delete_many(keys))
+
+
 def unread_count(user) -> int:
-    """Unread messages for the navigation badge: one query."""
+    """Unread messages for the navigation badge, shown on every page: one query, then
+    cached until a message arrives for the user or they read one (at most a minute)."""
     if not getattr(user, "is_authenticated", False):
         return 0
-    return _unread_messages(user).filter(thread__in=threads_for(user).values("pk")).count()
+    key = _unread_key(user.pk)
+    value = cache.get(key)
+    if value is None:
+        value = _unread_messages(user).filter(thread__in=threads_for(user).values("pk")).count()
+        cache.set(key, value, 60)
+    return value
 
 
 def with_inbox_fields(qs: QuerySet[Thread], user) -> QuerySet[Thread]:
