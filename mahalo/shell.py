@@ -43,7 +43,7 @@ def nav_items(request) -> list[dict]:
             add("Messages", "message_inbox", "/messages/")
             items[-1]["badge"] = unread
         if access.staff_of(user) is not None:
-            add("Care-team requests", "care_team_requests", "/care-team/")
+            add("Care team", "care_team_requests", "/care-team/")
         if access.can(user, "audit", "read"):
             add("Audit log", "audit_log", "/audit/")
         if user.is_staff:

@@ -64,7 +64,10 @@ def _staff_home(request):
             ordered.append(pid)
     recent = {p.pk: p for p in access.patients_for(user).select_related("program").filter(pk__in=ordered[:8])}
     hour = timezone.localtime().hour
+    from messaging.threads import unread_count
+
     context = {
+        "unread_messages": unread_count(user) if access.can(user, "messaging", "read") else None,
         "greeting": "Good morning" if hour < 12 else ("Good afternoon" if hour < 18 else "Good evening"),
         "staff": staff,
         "by_program": by_program,
