@@ -53,4 +53,10 @@ def nav_items(request) -> list[dict]:
         add("My health", "portal_home", "/portal/")
         add("Messages", "portal_messages", "/portal/messages/")
         items[-1]["badge"] = unread
+    # One current item: the most specific match (/portal/messages/ is Messages, not My health).
+    active = [item for item in items if item["active"]]
+    if len(active) > 1:
+        best = max(active, key=lambda item: len(item["url"]))
+        for item in active:
+            item["active"] = item is best
     return items

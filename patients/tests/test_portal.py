@@ -313,3 +313,10 @@ def test_patient_uses_the_portal_on_a_phone(live_server, browser_page, world):
     page.wait_for_url(f"{live_server.url}/portal/care-team/")
     assert "Waiting for a reply" in page.content()
     assert CareTeamLink.objects.get(patient=world.me).status == "requested"
+
+
+def test_one_navigation_item_is_current(login, world):
+    body = login(world.patient_user).get("/portal/messages/").content.decode()
+    nav = body.split('aria-label="Main"')[1].split("</nav>")[0]
+    assert nav.count('aria-current="page"') == 1
+    assert 'href="/portal/messages/" aria-current="page"' in nav
