@@ -127,11 +127,10 @@ class ThreadViewSet(GatedViewSet):
         qs = Message.objects.filter(thread=thread).select_related("sender").prefetch_related("attachments")
         after = request.query_params.get("after")
         if after:
-            anchor = Message.objects.filter(thread=thread, pk=after).values("created_at").first() if \
-                _is_uuid(after) else None
-            if anchor is None:
-                raise serializers.ValidationError({"after": "Not a message of this thread."})
-            qs = qs.filter(created_at__gt=anchor["created_at"])
+            try:
+                qs = threads.messages_after(qs, thread=thread, after=after)
+            except ValueError as exc:
+                raise serializers.ValidationError({"after": str(exc)}) from None
         threads.mark_delivered(thread=thread, user=request.user)
         rows = list(qs.order_by("created_at", "pk")[:500])
         return Response(MessageSerializer(rows, many=True).data)
@@ -141,16 +140,6 @@ class ThreadViewSet(GatedViewSet):
         thread = self.get_object()
         threads.mark_read(thread=thread, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _is_uuid(value) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
 
 
 urlpatterns = [

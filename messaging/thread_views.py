@@ -106,11 +106,10 @@ def message_poll(request: HttpRequest, thread_id) -> HttpResponse:
     qs = _messages_qs(thread)
     after = request.GET.get("after", "")
     if after:
-        anchor = Message.objects.filter(thread=thread, pk=after).values("created_at").first() if _is_uuid(
-            after) else None
-        if anchor is None:
+        try:
+            qs = threads.messages_after(qs, thread=thread, after=after)
+        except ValueError:
             return HttpResponse(status=400)
-        qs = qs.filter(created_at__gt=anchor["created_at"]).exclude(pk=after)
     rows = _decorate(qs, request.user)
     if rows:
         threads.mark_delivered(thread=thread, user=request.user)
@@ -126,14 +125,7 @@ def message_poll(request: HttpRequest, thread_id) -> HttpResponse:
     return response
 
 
-def _is_uuid(value) -> bool:
-    import uuid
-
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        return False
-    return True
+_is_uuid = threads.is_uuid
 
 
 @login_required

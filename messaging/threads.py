@@ -278,6 +278,23 @@ def with_inbox_fields(qs: QuerySet[Thread], user) -> QuerySet[Thread]:
     ).select_related("patient__program", "pair_staff__user", "assigned_to__user")
 
 
+def is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def messages_after(qs: QuerySet[Message], *, thread: Thread, after: str) -> QuerySet[Message]:
+    """Narrow `qs` to messages newer than message `after` of this thread (the poller and the
+    API's ?after=). ValueError when `after` is not a message of this thread."""
+    anchor = Message.objects.filter(thread=thread, pk=after).values("created_at").first() if is_uuid(after) else None
+    if anchor is None:
+        raise ValueError("Not a message of this thread.")
+    return qs.filter(created_at__gt=anchor["created_at"]).exclude(pk=after)
+
+
 def search_messages(*, user, patient, q: str, limit: int = 50) -> list[Message]:
     q = (q or "").strip()
     if not q:
