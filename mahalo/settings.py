@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "mahalo",
     "patients",
     "messaging",
+    "clinical",
+    "wearables",
 ]
 
 MIDDLEWARE = [
@@ -128,6 +130,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE = {
     "patients-requeue-stalled-imports": {"task": "patients.requeue_stalled_imports", "schedule": 300.0},
     "messaging-sweep-outbox": {"task": "messaging.sweep_outbox", "schedule": 60.0},
+    "wearables-schedule-syncs": {"task": "wearables.schedule_syncs", "schedule": 300.0},
+    "wearables-sweep-stale-syncs": {"task": "wearables.sweep_stale_syncs", "schedule": 600.0},
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -280,6 +284,48 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Secrets at rest (OAuth tokens...): comma-separated Fernet keys, newest first.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+
+# --- Wearables ------------------------------------------------------------------
+# Each provider reads WEARABLES_<PROVIDER>_{API_BASE,AUTHORIZE_URL,TOKEN_URL,CLIENT_ID,CLIENT_SECRET};
+# the URLs default to the providers' real ones, so only the credentials must be set.
+_WEARABLE_URLS = {
+    "WHOOP": ("https://api.prod.whoop.com/developer", "https://api.prod.whoop.com/oauth/oauth2/auth",
+              "https://api.prod.whoop.com/oauth/oauth2/token"),
+    "OURA": ("https://api.ouraring.com", "https://cloud.ouraring.com/oauth/authorize",
+             "https://api.ouraring.com/oauth/token"),
+    "WITHINGS": ("https://wbsapi.withings.net", "https://account.withings.com/oauth2_user/authorize2",
+                 "https://wbsapi.withings.net/v2/oauth2"),
+    "GARMIN": ("https://apis.garmin.com", "https://connect.garmin.com/oauth2Confirm",
+               "https://diauth.garmin.com/di-oauth2-service/oauth/token"),
+    "GOOGLE_HEALTH": ("https://health.googleapis.com/v4", "https://accounts.google.com/o/oauth2/v2/auth",
+                      "https://oauth2.googleapis.com/token"),
+    "POLAR": ("https://www.polaraccesslink.com", "https://flow.polar.com/oauth2/authorization",
+              "https://polarremote.com/v2/oauth2/token"),
+    "STRAVA": ("https://www.strava.com/api/v3", "https://www.strava.com/oauth/authorize",
+               "https://www.strava.com/oauth/token"),
+}
+for _name, (_api, _authorize, _token) in _WEARABLE_URLS.items():
+    vars()[f"WEARABLES_{_name}_API_BASE"] = env.str(f"WEARABLES_{_name}_API_BASE", default="") or _api
+    vars()[f"WEARABLES_{_name}_AUTHORIZE_URL"] = env.str(f"WEARABLES_{_name}_AUTHORIZE_URL", default="") or _authorize
+    vars()[f"WEARABLES_{_name}_TOKEN_URL"] = env.str(f"WEARABLES_{_name}_TOKEN_URL", default="") or _token
+    vars()[f"WEARABLES_{_name}_CLIENT_ID"] = env.str(f"WEARABLES_{_name}_CLIENT_ID", default="")
+    vars()[f"WEARABLES_{_name}_CLIENT_SECRET"] = env.str(f"WEARABLES_{_name}_CLIENT_SECRET", default="")
+# Shared secret Garmin push requests are signed with (HMAC-SHA256 of the body); empty: pushes refused.
+WEARABLES_GARMIN_WEBHOOK_SECRET = env.str("WEARABLES_GARMIN_WEBHOOK_SECRET", default="")
+# Sync engine: how often each connection syncs, how far back it re-reads, how far back a new one starts.
+WEARABLES_SYNC_INTERVAL_MINUTES = env.int("WEARABLES_SYNC_INTERVAL_MINUTES", default=60)
+WEARABLES_SYNC_OVERLAP_HOURS = env.int("WEARABLES_SYNC_OVERLAP_HOURS", default=48)
+WEARABLES_INITIAL_BACKFILL_DAYS = env.int("WEARABLES_INITIAL_BACKFILL_DAYS", default=30)
+# A sync holds its connection this long at most; a killed worker's run is retried after it.
+WEARABLES_LEASE_MINUTES = env.int("WEARABLES_LEASE_MINUTES", default=30)
+WEARABLES_HTTP_TIMEOUT = env.float("WEARABLES_HTTP_TIMEOUT", default=20.0)
+# Attempts per request (5xx, timeouts, 429) and the first backoff in seconds (doubles each time).
+WEARABLES_MAX_ATTEMPTS = env.int("WEARABLES_MAX_ATTEMPTS", default=5)
+WEARABLES_BACKOFF_BASE = env.float("WEARABLES_BACKOFF_BASE", default=1.0)
+# Longest Retry-After honoured inline; longer ones end the run and the next starts after it.
+WEARABLES_MAX_INLINE_WAIT = env.float("WEARABLES_MAX_INLINE_WAIT", default=60.0)
+# Apple Health uploads (export.zip / export.xml), in megabytes.
+WEARABLES_APPLE_HEALTH_MAX_MB = env.int("WEARABLES_APPLE_HEALTH_MAX_MB", default=2048)
 
 # --- API ------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -22,4 +22,5 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("patients.urls")),
     path("", include("messaging.urls")),
+    path("", include("wearables.urls")),
 ]

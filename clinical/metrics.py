@@ -1,0 +1,56 @@
+"""The metric catalogue: one code per measured thing, its canonical unit and its
+LOINC code (CLINICAL.md; a local code where LOINC has none, e.g. RMSSD).
+
+Observation.metric holds these slugs. Every writer converts to the canonical unit
+before storing, so a trend never mixes units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    code: str
+    label: str
+    unit: str
+    loinc: str
+
+
+_LOCAL = "mahalo-"  # prefix of local codes where LOINC has none
+
+METRICS: dict[str, Metric] = {m.code: m for m in [
+    Metric("heart_rate", "Heart rate", "bpm", "8867-4"),
+    Metric("resting_heart_rate", "Resting heart rate", "bpm", "40443-4"),
+    # HRV: one metric, the method (rmssd | sdnn) on every row; never trended across methods.
+    Metric("hrv", "Heart rate variability", "ms", "80404-7"),
+    Metric("blood_pressure", "Blood pressure", "mmHg", "85354-9"),
+    Metric("weight", "Body weight", "kg", "29463-7"),
+    Metric("height", "Body height", "cm", "8302-2"),
+    Metric("bmi", "Body mass index", "kg/m2", "39156-5"),
+    Metric("spo2", "Oxygen saturation", "%", "59408-5"),
+    Metric("respiratory_rate", "Respiratory rate", "/min", "9279-1"),
+    Metric("body_temperature", "Body temperature", "Cel", "8310-5"),
+    Metric("skin_temperature", "Skin temperature", "Cel", "39106-0"),
+    Metric("glucose", "Blood glucose", "mg/dL", "41653-7"),
+    Metric("steps", "Steps", "count", "55423-8"),
+    Metric("active_energy", "Active energy burned", "kcal", "41981-2"),
+    Metric("vo2max", "VO2 max", "mL/kg/min", "60842-2"),
+    # Sessions: value is the duration; stages or sport details go in Observation.details.
+    Metric("sleep_session", "Sleep", "h", "93832-4"),
+    Metric("workout", "Workout", "min", _LOCAL + "workout"),
+]}
+
+HRV_METHODS = (("rmssd", "RMSSD"), ("sdnn", "SDNN"))
+HRV_LOCAL_RMSSD = _LOCAL + "hrv-rmssd"
+
+
+def loinc_for(metric: str, method: str = "") -> str:
+    """The code an export should carry. RMSSD has no LOINC code (CLINICAL.md)."""
+    if metric == "hrv":
+        return "80404-7" if method == "sdnn" else HRV_LOCAL_RMSSD
+    return METRICS[metric].loinc
+
+
+METRIC_CHOICES = [(m.code, m.label) for m in METRICS.values()]

@@ -1,0 +1,25 @@
+"""Celery tasks of the wearables app. Thin: ids in, services do the work."""
+
+from celery import shared_task
+
+
+@shared_task(name="wearables.run_sync", acks_late=True)
+def run_sync(log_id: str) -> str:
+    from wearables import sync
+
+    return sync.run(log_id).status
+
+
+@shared_task(name="wearables.schedule_syncs")
+def schedule_syncs() -> int:
+    """Beat: queue an incremental sync for every connection that is due."""
+    from wearables import sync
+
+    return sync.schedule_due()
+
+
+@shared_task(name="wearables.sweep_stale_syncs")
+def sweep_stale_syncs() -> int:
+    from wearables import sync
+
+    return sync.sweep_stale()
