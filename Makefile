@@ -44,6 +44,7 @@ lint: install
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/ingest.py
 
 worker: install
 	$(VENV)/bin/celery -A mahalo worker --loglevel=info

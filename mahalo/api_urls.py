@@ -16,5 +16,6 @@ urlpatterns = [
     path("auth/token/revoke/", api_auth.token_revoke, name="api_token_revoke"),
     path("me/", me, name="api_me"),
     path("", include("messaging.api")),
+    path("", include("wearables.api_urls")),
     *router.urls,
 ]
