@@ -290,3 +290,19 @@ def test_a_killed_run_is_completed_by_the_next(world, provider_stub, django_capt
         assert sync.schedule_due() == 1  # eager: the queued run executes on commit
     assert SyncLog.objects.filter(connection=conn, status="success").count() == 1
     assert DailyMetric.objects.filter(patient=world.me).count() == 1
+
+
+@pytest.mark.django_db
+def test_tokens_never_reach_the_logs_or_sync_records(world, provider_stub, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    stub = provider_stub("whoop")
+    whoop_routes(stub)
+    stub.on("GET", "/v2/activity/sleep", Reply(401, {"error": "expired"}), fixture("whoop/sleep.json"))
+    stub.on("POST", "/oauth/token", {"access_token": "fresh-access-secret", "refresh_token": "fresh-refresh-secret"})
+    log = run_sync(linked(world.me, access="old-access-secret", refresh="old-refresh-secret"))
+    assert log.status == "success"
+    recorded = caplog.text + log.error + "".join(SyncFailure.objects.values_list("raw", flat=True))
+    for secret in ("old-access-secret", "old-refresh-secret", "fresh-access-secret", "fresh-refresh-secret"):
+        assert secret not in recorded
