@@ -91,10 +91,10 @@ def run() -> dict:
     # --- floor: raw COPY ---------------------------------------------------------
     now = datetime.datetime.now(datetime.UTC)
     raw_rows = [(uuid.uuid4(), project.pk, p.pk, program.pk, "heart_rate", 60.0 + (i % 40), None, "bpm",
-                 start + i * minute, None, "oura", "Oura Ring", "", "", "", None, now)
+                 start + i * minute, None, "oura", "Oura Ring", "", "", "", None, "normal", "", now)
                 for p in patients for i in range(PER_PATIENT)]
     cols = ("id, project_id, patient_id, program_id, metric, value, value2, unit, effective_at, end_at, source, "
-            "device, method, context, external_id, details, created_at")
+            "device, method, context, external_id, details, interpretation, category, created_at")
     truncate()
     t0 = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:

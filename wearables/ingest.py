@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.dispatch import Signal
 from django.utils import timezone
 
+from clinical.interpret import interpret
 from clinical.metrics import METRICS
 from clinical.models import Observation
 from patients.models import Patient
@@ -134,8 +135,10 @@ def _latest(patient: Patient, rows: list[Reading], merged: dict) -> datetime | N
 
 
 _COLUMNS = ("id", "project_id", "patient_id", "program_id", "metric", "value", "value2", "unit", "effective_at",
-            "end_at", "source", "device", "method", "context", "external_id", "details", "created_at")
-_UPDATED = ("value", "value2", "unit", "end_at", "device", "method", "context", "external_id", "details")
+            "end_at", "source", "device", "method", "context", "external_id", "details", "interpretation",
+            "category", "created_at")
+_UPDATED = ("value", "value2", "unit", "end_at", "device", "method", "context", "external_id", "details",
+            "interpretation", "category")
 
 
 def _upsert_readings(patient: Patient, source: str, rows: list[Reading]) -> int:
@@ -144,11 +147,15 @@ def _upsert_readings(patient: Patient, source: str, rows: list[Reading]) -> int:
     if connection.vendor == "postgresql":
         return _upsert_readings_pg(patient, source, rows)
     now = timezone.now()
-    objs = [Observation(project_id=patient.project_id, patient_id=patient.pk, program_id=patient.program_id,
-                        metric=r.metric, value=float(r.value), value2=r.value2, unit=METRICS[r.metric].unit,
-                        effective_at=r.effective_at, end_at=r.end_at, source=source, device=r.device[:200],
-                        method=r.method, context=r.context, external_id=r.external_id[:100], details=r.details,
-                        created_at=now) for r in rows]
+    objs = []
+    for r in rows:
+        interpretation, category = interpret(r.metric, float(r.value), r.value2, r.context)
+        objs.append(Observation(
+            project_id=patient.project_id, patient_id=patient.pk, program_id=patient.program_id, metric=r.metric,
+            value=float(r.value), value2=r.value2, unit=METRICS[r.metric].unit, effective_at=r.effective_at,
+            end_at=r.end_at, source=source, device=r.device[:200], method=r.method, context=r.context,
+            external_id=r.external_id[:100], details=r.details, interpretation=interpretation, category=category,
+            created_at=now))
     Observation.objects.bulk_create(objs, batch_size=500, update_conflicts=True,
                                     unique_fields=["patient", "source", "metric", "effective_at"],
                                     update_fields=list(_UPDATED))
@@ -168,10 +175,12 @@ def _upsert_readings_pg(patient: Patient, source: str, rows: list[Reading]) -> i
         raw = cursor.cursor  # the psycopg cursor: COPY is not in Django's API
         with raw.copy(f"COPY _obs_stage ({', '.join(stage_cols)}) FROM STDIN") as copy:
             for r in rows:
-                copy.write_row((patient.project_id, patient.pk, patient.program_id, r.metric, float(r.value),
+                value = float(r.value)
+                copy.write_row((patient.project_id, patient.pk, patient.program_id, r.metric, value,
                                 r.value2, METRICS[r.metric].unit, r.effective_at, r.end_at, source,
                                 r.device[:200], r.method, r.context, r.external_id[:100],
-                                json.dumps(r.details) if r.details is not None else None))
+                                json.dumps(r.details) if r.details is not None else None,
+                                *interpret(r.metric, value, r.value2, r.context)))
         cols = ", ".join(_COLUMNS)
         select = ", ".join(["gen_random_uuid()", *stage_cols, "now()"])
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED)
