@@ -132,6 +132,7 @@ CELERY_BEAT_SCHEDULE = {
     "messaging-sweep-outbox": {"task": "messaging.sweep_outbox", "schedule": 60.0},
     "wearables-schedule-syncs": {"task": "wearables.schedule_syncs", "schedule": 300.0},
     "wearables-sweep-stale-syncs": {"task": "wearables.sweep_stale_syncs", "schedule": 600.0},
+    "wearables-sweep-webhook-events": {"task": "wearables.sweep_webhook_events", "schedule": 120.0},
 }
 
 # --- Auth -----------------------------------------------------------------------

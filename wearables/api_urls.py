@@ -2,4 +2,10 @@
 
 from django.urls import path  # noqa: F401 - helpers below append their routes
 
-urlpatterns: list = []
+from wearables import api as device_api
+
+urlpatterns: list = [
+    path("me/device-readings/", device_api.my_device_readings, name="api_my_device_readings"),
+    path("patients/<uuid:patient_id>/device-readings/", device_api.patient_device_readings,
+         name="api_patient_device_readings"),
+]

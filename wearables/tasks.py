@@ -23,3 +23,20 @@ def sweep_stale_syncs() -> int:
     from wearables import sync
 
     return sync.sweep_stale()
+
+
+@shared_task(name="wearables.process_webhook_event", acks_late=True)
+def process_webhook_event(event_id: str) -> str:
+    """One stored Garmin push/ping (wearables/webhooks.py)."""
+    from wearables import webhooks
+
+    return webhooks.process_event(event_id)
+
+
+@shared_task(name="wearables.sweep_webhook_events")
+def sweep_webhook_events() -> int:
+    """Beat: re-queue Garmin pushes still pending a few minutes after they arrived."""
+    from wearables import webhooks
+
+    return webhooks.sweep_pending()
+
