@@ -1,5 +1,5 @@
 """Withings (WEARABLES.md): `POST {api_base}/measure` form `action=getmeas`,
-`meastypes`, `category`, `startdate`/`enddate` (unix seconds), `offset` paging while
+`meastypes`, `category`, `lastupdate` (unix seconds), `offset` paging while
 `more`. Withings answers HTTP 200 even on errors, with an envelope
 `{"status": N, "body": {...}}`: status 0 is success, 401 an invalid token, 601 too many
 requests; `logical_status` maps those onto HTTP codes so the shared session refreshes,
@@ -94,9 +94,11 @@ class Withings(Provider):
         endpoint = "/measure"
         offset = None
         while True:
+            # `lastupdate` (not startdate/enddate): measures created or edited since the
+            # window start, so a reading uploaded late (a cuff synced days after use) is
+            # still fetched even though it is dated before the window.
             form = {"action": "getmeas", "meastypes": ",".join(str(t) for t in MEASTYPES),
-                    "category": str(REAL_MEASURES), "startdate": str(int(start.timestamp())),
-                    "enddate": str(int(end.timestamp()))}
+                    "category": str(REAL_MEASURES), "lastupdate": str(int(start.timestamp()))}
             if offset is not None:
                 form["offset"] = str(offset)
             response = session.request("POST", endpoint, data=form)

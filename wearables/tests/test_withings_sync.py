@@ -94,7 +94,10 @@ def test_sync_maps_getmeas_into_observations_and_units(world, provider_stub):
     assert call.headers["authorization"] == "Bearer at-1"
     assert call.form["action"] == "getmeas" and call.form["category"] == "1"
     assert set(call.form["meastypes"].split(",")) == {"1", "4", "9", "10", "11", "54", "12", "71", "73"}
-    assert int(call.form["enddate"]) > int(call.form["startdate"]) and "offset" not in call.form
+    # Incremental by modification time, so late uploads dated before the window are fetched.
+    log_row = SyncLog.objects.get(pk=log.pk)
+    assert int(call.form["lastupdate"]) == int(log_row.window_start.timestamp())
+    assert "startdate" not in call.form and "offset" not in call.form
 
     at = datetime.fromtimestamp(1620237216, UTC)
     height = Observation.objects.get(patient=world.me, metric="height")
@@ -148,7 +151,7 @@ def test_offset_paging_while_more(world, provider_stub):
     log = run_sync(linked(world.me))
     calls = stub.seen("POST", "/measure")
     assert [c.form.get("offset") for c in calls] == [None, "5"]
-    assert calls[0].form["startdate"] == calls[1].form["startdate"]
+    assert calls[0].form["lastupdate"] == calls[1].form["lastupdate"]
     assert Observation.objects.filter(patient=world.me, metric="blood_pressure").count() == 10
     assert Observation.objects.filter(patient=world.me, metric__in=["height", "weight"]).count() == 2
     assert log.status == "success"
