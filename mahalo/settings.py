@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -49,6 +50,7 @@ INSTALLED_APPS = [
     "mahalo",
     "patients",
     "messaging",
+    "scheduling",
     "clinical",
     "wearables",
 ]
@@ -130,9 +132,15 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BEAT_SCHEDULE = {
     "patients-requeue-stalled-imports": {"task": "patients.requeue_stalled_imports", "schedule": 300.0},
     "messaging-sweep-outbox": {"task": "messaging.sweep_outbox", "schedule": 60.0},
+    "scheduling-release-expired-holds": {"task": "scheduling.release_expired_holds", "schedule": 60.0},
+    "scheduling-send-visit-reminders": {"task": "scheduling.send_visit_reminders", "schedule": 300.0},
     "wearables-schedule-syncs": {"task": "wearables.schedule_syncs", "schedule": 300.0},
     "wearables-sweep-stale-syncs": {"task": "wearables.sweep_stale_syncs", "schedule": 600.0},
     "wearables-sweep-webhook-events": {"task": "wearables.sweep_webhook_events", "schedule": 120.0},
+    "wearables-sweep-apple-health-imports": {"task": "wearables.sweep_apple_health_imports", "schedule": 300.0},
+    # 10:00 UTC: after midnight in Hawaii, before the US East Coast clinic day.
+    "clinical-evaluate-all": {"task": "clinical.evaluate_all", "schedule": crontab(hour=10, minute=0)},
+    "clinical-escalate-alerts": {"task": "clinical.escalate_alerts", "schedule": 300.0},
 }
 
 # --- Auth -----------------------------------------------------------------------
@@ -240,6 +248,18 @@ VAPID_SUBJECT = env.str("VAPID_SUBJECT", default="")
 MAHALO_SMS_PROVIDER = env.str("MAHALO_SMS_PROVIDER", default="")
 # Absolute base for links in emails, e.g. https://portal.example.org; empty: emails carry no links.
 MAHALO_BASE_URL = env.str("MAHALO_BASE_URL", default="")
+
+# --- Telehealth (scheduling/telehealth.py) ----------------------------------------------
+# Jitsi is the no-key default; a self-hosted Jitsi with token auth sets APP_ID and APP_SECRET (JWT).
+TELEHEALTH_JITSI_BASE_URL = env.str("TELEHEALTH_JITSI_BASE_URL", default="https://meet.jit.si")
+TELEHEALTH_JITSI_APP_ID = env.str("TELEHEALTH_JITSI_APP_ID", default="")
+TELEHEALTH_JITSI_APP_SECRET = env.str("TELEHEALTH_JITSI_APP_SECRET", default="")
+# With a Daily API key, rooms are private Daily rooms made through its REST API.
+DAILY_API_KEY = env.str("DAILY_API_KEY", default="")
+DAILY_API_BASE = env.str("DAILY_API_BASE", default="https://api.daily.co/v1")
+# Join links work from this many minutes before a visit until this many after it ends.
+TELEHEALTH_JOIN_EARLY_MINUTES = env.int("TELEHEALTH_JOIN_EARLY_MINUTES", default=15)
+TELEHEALTH_JOIN_LATE_MINUTES = env.int("TELEHEALTH_JOIN_LATE_MINUTES", default=30)
 
 # --- I18N / time ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -361,6 +381,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # One schema name per choice set where several apps share a field name.
+    "ENUM_NAME_OVERRIDES": {
+        "VisitStatusEnum": "scheduling.models.Visit.Status",
+        "VisitRequestStatusEnum": "scheduling.models.VisitRequest.Status",
+        "VisitArrivalEnum": "scheduling.models.Arrival",
+        "VisitSeverityEnum": "scheduling.models.Severity",
+    },
 }
 
 # --- Logging --------------------------------------------------------------------

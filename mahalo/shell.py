@@ -39,16 +39,30 @@ def nav_items(request) -> list[dict]:
         add("Home", "home", "/")
         if access.can(user, "patients", "read"):
             add("Patients", "patient_list", "/patients/")
+        if access.can(user, "clinical", "read"):
+            from clinical.alerting import open_alert_count
+
+            add("Alerts", "alert_queue", "/alerts/")
+            # One cached COUNT (clinical.alerting); the badge polls /alerts/badge/ every minute.
+            items[-1].update(badge=open_alert_count(user), badge_template="clinical/_alert_badge.html")
+        if access.can(user, "scheduling", "read"):
+            add("Schedule", "schedule", "/schedule/")
         if access.can(user, "messaging", "read"):
             add("Messages", "message_inbox", "/messages/")
             items[-1]["badge"] = unread
         if access.staff_of(user) is not None:
             add("Care team", "care_team_requests", "/care-team/")
+        if access.can(user, "reports", "read"):
+            add("Reports", "rpm_report", "/reports/")
+        # Occasional destinations live in the user menu, so the bar fits a 1280 px screen.
         if access.can(user, "audit", "read"):
             add("Audit log", "audit_log", "/audit/")
+            items[-1]["menu"] = True
         if user.is_staff:
-            items.append({"label": "Admin", "url": reverse("admin:index"), "active": path.startswith("/admin/")})
+            items.append({"label": "Admin", "url": reverse("admin:index"), "active": path.startswith("/admin/"),
+                          "menu": True})
         add("API", "api_docs", "/api/docs/")
+        items[-1]["menu"] = True
     elif access.patient_of(user):
         add("My health", "portal_home", "/portal/")
         add("Messages", "portal_messages", "/portal/messages/")

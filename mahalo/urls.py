@@ -22,5 +22,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("", include("patients.urls")),
     path("", include("messaging.urls")),
+    path("", include("scheduling.urls")),
     path("", include("wearables.urls")),
+    path("", include("clinical.rpm_urls")),
+    path("", include("clinical.alert_urls")),
+    path("", include("clinical.vitals_urls")),
 ]

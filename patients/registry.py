@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from django.db.models import CharField, Q, QuerySet
-from django.db.models.functions import Cast
+from django.db.models import CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.timesince import timesince
 
@@ -16,7 +16,7 @@ from mahalo import access
 from mahalo.models import StaffMember
 from patients.models import CareTeamLink, Patient, PatientFlag
 
-FILTER_KEYS = ("q", "program", "status", "flag", "care_team", "no_data_days", "sort")
+FILTER_KEYS = ("q", "program", "status", "flag", "care_team", "no_data_days", "alerts", "sort")
 SORTS = {
     "name": ("last_name", "first_name"),
     "-name": ("-last_name", "-first_name"),
@@ -95,6 +95,12 @@ def filter_patients(user, params, *, focus=None) -> tuple[QuerySet[Patient], dic
             since = timezone.now() - timedelta(days=days)
             qs = qs.filter(Q(last_data_at__isnull=True) | Q(last_data_at__lt=since))
 
+    if f["alerts"]:
+        if f["alerts"] == "open":
+            qs = qs.filter(Exists(_open_alerts()))
+        else:
+            errors["alerts"] = "Unknown alert filter."
+
     for term in f["q"].upper().split():
         qs = qs.filter(search_text__contains=term)
 
@@ -110,8 +116,17 @@ def with_list_columns(qs: QuerySet[Patient]) -> QuerySet[Patient]:
     """What a registry row shows, and only that: a patient has ~70 columns, and
     parsing its six phone fields costs more than the SQL."""
     return qs.select_related("program").only(*LIST_FIELDS).annotate(
-        phone_e164=Cast("phone", output_field=CharField())
+        phone_e164=Cast("phone", output_field=CharField()),
+        open_alerts=Coalesce(Subquery(_open_alerts().values("patient").annotate(n=Count("pk")).values("n"),
+                                      output_field=IntegerField()), Value(0)),
     )
+
+
+def _open_alerts():
+    """Open alerts of the outer patient (one correlated subquery: constant query count)."""
+    from clinical.models import Alert
+
+    return Alert.objects.filter(patient=OuterRef("pk"), status__in=Alert.OPEN).order_by()
 
 
 FLAG_LABELS = dict(PatientFlag.Flag.choices)
@@ -129,7 +144,20 @@ def flags_by_patient(patients) -> dict:
 def list_rows(patients) -> list[dict]:
     patients = list(patients)
     flags = flags_by_patient(patients)
-    return [list_row(p, flags.get(p.pk, [])) for p in patients]
+    nexts = next_visits(patients)
+    return [list_row(p, flags.get(p.pk, []), nexts.get(p.pk)) for p in patients]
+
+
+def next_visits(patients) -> dict:
+    """{patient id: start of the next live visit}: one query per page (scheduling app)."""
+    from scheduling.chart import next_visits as scheduled
+
+    return scheduled([p.pk for p in patients]) if patients else {}
+
+
+def _when(at) -> str:
+    local = timezone.localtime(at) if at else None
+    return f"{local:%b} {local.day}, {local:%H:%M}" if local else ""
 
 
 EXPORT_HEADER = ["Name", "MRN", "Age", "Program", "Status", "Flags", "Phone", "Email", "Last data received",
@@ -149,18 +177,19 @@ def export_rows(qs: QuerySet[Patient], chunk: int = 500):
 
 def _export_batch(patients):
     flags = flags_by_patient(patients) if patients else {}
+    nexts = next_visits(patients)
     for p in patients:
-        yield export_row(p, flags.get(p.pk, []))
+        yield export_row(p, flags.get(p.pk, []), nexts.get(p.pk))
 
 
-def export_row(p: Patient, flags: list[str]) -> list:
+def export_row(p: Patient, flags: list[str], next_at=None) -> list:
     """One CSV row: the registry table's columns, in its order (contact split in two)."""
     return [
         f"{p.last_name}, {p.first_name}", p.mrn, "" if p.age is None else p.age, p.program.name,
         p.get_status_display(), "; ".join(FLAG_LABELS[f] for f in flags),
         p.phone_e164 or "", p.email,
         timezone.localtime(p.last_data_at).strftime("%Y-%m-%d %H:%M") if p.last_data_at else "",
-        "", "",
+        getattr(p, "open_alerts", ""), timezone.localtime(next_at).strftime("%Y-%m-%d %H:%M") if next_at else "",
     ]
 
 
@@ -187,7 +216,7 @@ def column_headers(current_sort: str, base_query: str) -> list[dict]:
     return out
 
 
-def list_row(p: Patient, flags: list[str]) -> dict:
+def list_row(p: Patient, flags: list[str], next_at=None) -> dict:
     """A registry row, formatted once in Python (the template only prints it: 50 rows a page)."""
     from mahalo.templatetags.mahalo import phone_from_e164
 
@@ -204,4 +233,7 @@ def list_row(p: Patient, flags: list[str]) -> dict:
         "phone": phone_from_e164(p.phone_e164),
         "email": p.email,
         "last_data": f"{timesince(p.last_data_at)} ago" if p.last_data_at else "",
+        "next_visit": _when(next_at),
+        "alerts": getattr(p, "open_alerts", 0),
+        "alerts_url": f"/alerts/?patient={p.pk}",
     }

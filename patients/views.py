@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from clinical.alert_chart import chart_alerts_context
 from mahalo import access, audit
 from mahalo.decorators import permission_required
 from mahalo.exports import stream_csv
@@ -130,7 +131,8 @@ def patient_status(request: HttpRequest, patient_id) -> HttpResponse:
     return redirect("patient_detail", patient.pk)
 
 
-TABS = [("overview", "Overview"), ("timeline", "Timeline")]
+TABS = [("overview", "Overview"), ("timeline", "Timeline"), ("wearables", "Wearables"), ("visits", "Visits"),
+        ("vitals", "Vitals"), ("labs", "Labs"), ("recommendations", "Recommendations"), ("rpm", "RPM")]
 
 
 def _chart(request, patient, tab: str, context: dict) -> HttpResponse:
@@ -142,6 +144,7 @@ def _chart(request, patient, tab: str, context: dict) -> HttpResponse:
         "can_update": access.can(request.user, "patients", "update"),
         "can_message": access.can(request.user, "messaging", "read"),
         **care_team.care_team_context(request, patient),
+        **chart_alerts_context(request, patient),  # open alerts on top of every tab
     })
     if request.htmx and request.headers.get("HX-Target") == "chart-main":
         return render(request, "patients/_chart_main.html", context)
@@ -153,7 +156,10 @@ def _chart(request, patient, tab: str, context: dict) -> HttpResponse:
 def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.patient_for_request(request, patient_id)
     enrollments = patient.enrollments.select_related("program", "enrolled_by").order_by("-started_at")
-    return _chart(request, patient, "overview", {"enrollments": enrollments})
+    from scheduling.chart import next_visits
+
+    next_visit = next_visits([patient.pk]).get(patient.pk)
+    return _chart(request, patient, "overview", {"enrollments": enrollments, "next_visit": next_visit})
 
 
 @vary_on_headers("HX-Request", "HX-Target")
@@ -174,3 +180,13 @@ def patient_timeline(request: HttpRequest, patient_id) -> HttpResponse:
     if request.htmx and request.headers.get("HX-Target") == "timeline-more":
         return render(request, "patients/tab_timeline.html#entries", {**context, "patient": patient})
     return _chart(request, patient, "timeline", context)
+
+
+@vary_on_headers("HX-Request", "HX-Target")
+@permission_required("patients", "read")
+def patient_visits(request: HttpRequest, patient_id) -> HttpResponse:
+    """The Visits tab: upcoming and past visits and open requests (scheduling app)."""
+    from scheduling.chart import visits_tab_context
+
+    patient = access.patient_for_request(request, patient_id)  # audited read
+    return _chart(request, patient, "visits", visits_tab_context(request, patient))

@@ -29,10 +29,12 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
+from clinical import units
+from clinical.interpret import BP_DIASTOLIC, PLAUSIBLE
 from clinical.metrics import METRICS
 from clinical.models import Source
 from mahalo import access, audit
-from wearables import ingest, units
+from wearables import ingest
 from wearables.models import DAILY_FIELDS, DeviceBatch, SyncLog
 
 MAX_READINGS = 5000
@@ -96,13 +98,15 @@ class ReadingIn(serializers.Serializer):
                 value2 = units.to_canonical(metric, value2, unit)
         except units.UnitError as exc:
             raise serializers.ValidationError({"unit": [str(exc)]}) from None
-        if not math.isfinite(value) or not units.in_range(metric, value):
-            low, high = units.RANGES[metric]
+        # Impossible values are refused here (a device that sends them is broken); the
+        # ranges are clinical.interpret's, the same that flag manual entries invalid.
+        low, high = (50, 300) if metric == "blood_pressure" else PLAUSIBLE[metric]
+        if not math.isfinite(value) or not low <= value <= high:
             errors["value"] = [f"{value:g} {METRICS[metric].unit} is outside {low:g}-{high:g}."]
         if metric == "blood_pressure":
             if value2 is None:
                 errors["value2"] = ["Blood pressure needs the diastolic value in value2."]
-            elif not units.in_range(metric, value2, diastolic=True) or value2 >= value:
+            elif not BP_DIASTOLIC[0] <= value2 <= BP_DIASTOLIC[1] or value2 >= value:
                 errors["value2"] = ["The diastolic value must be physically possible and below systolic."]
         elif value2 is not None:
             errors["value2"] = ["Only blood pressure has a second value."]

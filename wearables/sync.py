@@ -217,7 +217,9 @@ def sweep_stale(now=None) -> int:
 
     now = now or timezone.now()
     lease = timedelta(minutes=settings.WEARABLES_LEASE_MINUTES)
-    abandoned = SyncLog.objects.filter(status=SyncLog.Status.RUNNING, started_at__lt=now - lease).update(
+    # Only provider syncs: uploads (Apple Health) have their own heartbeat sweeper.
+    abandoned = SyncLog.objects.filter(status=SyncLog.Status.RUNNING, started_at__lt=now - lease,
+                                       connection__isnull=False).update(
         status=SyncLog.Status.ABANDONED, finished_at=now, error="The worker stopped before the run finished.")
     stale = list(SyncLog.objects.filter(status=SyncLog.Status.QUEUED, created_at__lt=now - timedelta(minutes=10),
                                         connection__isnull=False).values_list("pk", flat=True))

@@ -40,3 +40,6 @@ def sweep_webhook_events() -> int:
 
     return webhooks.sweep_pending()
 
+
+# Apple Health imports live in their own module; imported here so Celery autodiscovers them.
+from wearables.apple_tasks import import_apple_health, sweep_apple_health_imports  # noqa: E402, F401

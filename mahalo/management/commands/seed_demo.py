@@ -275,9 +275,21 @@ def seed(password: str) -> dict:
     _notification_templates(demo, cardiac)
 
     ProjectSetting.objects.update_or_create(project=demo, key="max_patients", defaults={"value": "500"})
-    ProjectSetting.objects.update_or_create(project=demo, key="hrv_drop_threshold_pct", defaults={"value": "25"})
-    ProgramSetting.objects.update_or_create(program=cardiac, key="hrv_drop_threshold_pct", defaults={"value": "20"})
+    ProjectSetting.objects.update_or_create(project=demo, key="rules.hrv_drop_pct", defaults={"value": "25"})
+    ProgramSetting.objects.update_or_create(program=cardiac, key="rules.hrv_drop_pct", defaults={"value": "20"})
     for name, on in [("food_tracking", True), ("telehealth", True), ("wearables", True)]:
         FeatureFlag.objects.update_or_create(project=demo, name=name, defaults={"enabled": on})
     FeatureFlag.objects.update_or_create(project=other, name="food_tracking", defaults={"enabled": False})
+    from wearables.demo import seed_wearables
+
+    seed_wearables(demo)
+    from scheduling.demo import seed_scheduling
+
+    seed_scheduling(demo=demo, cardiac=cardiac, metabolic=metabolic, kai=kai, cardio_user=cardio, lead_user=lead)
+    from clinical.demo import seed_clinical
+
+    seed_clinical()  # default rules for every program, demo readings, alerts
+    from clinical.rpm_demo import seed_rpm
+
+    seed_rpm(demo)  # RPM episodes and this month's logged time
     return {"patients": n_demo + 1, "other_patients": n_other}

@@ -1,0 +1,217 @@
+"""Observations over the API (DESIGN.md fixed point).
+
+    GET  /api/v1/patients/<uuid>/observations/   staff with clinical:read on that patient
+    POST /api/v1/patients/<uuid>/observations/   staff with clinical:write on that patient (source "staff")
+    GET  /api/v1/me/observations/                the logged-in patient's own readings
+    POST /api/v1/me/observations/                the logged-in patient records a reading (source "patient")
+
+Each item carries its classification: interpretation (invalid | normal | abnormal |
+critical), the published table's category and the table it came from. Writes go
+through clinical.observations.observation_record (the same service as the chart and
+the portal): bad input answers 400 with field errors and stores nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
+from rest_framework import mixins, serializers, status
+from rest_framework.response import Response
+
+from clinical import observations
+from clinical.metrics import METRICS
+from clinical.models import Observation, Source
+from mahalo import access
+from mahalo.api import GatedViewSet
+
+
+class ObservationSerializer(serializers.ModelSerializer):
+    metric_label = serializers.SerializerMethodField()
+    display = serializers.SerializerMethodField()
+    category_label = serializers.SerializerMethodField()
+    category_source = serializers.SerializerMethodField(help_text="The published table the category comes from.")
+    entered_in_error = serializers.SerializerMethodField()
+    entered = serializers.SerializerMethodField(help_text="The value and unit as typed, when entered by a person.")
+    entered_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Observation
+        fields = ["id", "metric", "metric_label", "value", "value2", "unit", "display", "effective_at", "end_at",
+                  "source", "device", "method", "context", "interpretation", "category", "category_label",
+                  "category_source", "entered_in_error", "entered", "entered_by", "created_at"]
+
+    def get_metric_label(self, obj) -> str:
+        return obj.get_metric_display()
+
+    def get_display(self, obj) -> str:
+        return f"{observations.display_value(obj)} {obj.unit}"
+
+    def get_category_label(self, obj) -> str:
+        return observations.category_label(obj)
+
+    def get_category_source(self, obj) -> str:
+        return observations.category_source(obj)
+
+    def get_entered_in_error(self, obj) -> bool:
+        return observations.entered_in_error(obj)
+
+    def get_entered(self, obj) -> dict | None:
+        return (obj.details or {}).get("entered")
+
+    def get_entered_by(self, obj) -> str:
+        return (obj.entered_by.get_full_name() or obj.entered_by.email) if obj.entered_by_id else ""
+
+
+class StrictNumber(serializers.FloatField):
+    """A JSON number or a numeric string; true/false, "", NaN and infinity are not numbers."""
+
+    default_error_messages = {"invalid": "Enter a number.", "finite": "Enter a finite number."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if value != value or value in (float("inf"), float("-inf")):
+            self.fail("finite")
+        return value
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class AwareDateTime(serializers.Field):
+    """ISO-8601 with an offset: a reading at the wrong hour is a wrong reading, so a
+    naive time is refused rather than read in the server's zone."""
+
+    default_error_messages = {"invalid": "Use ISO-8601 with a UTC offset, e.g. 2026-03-04T07:30:00-10:00.",
+                              "naive": "The time needs a UTC offset (or Z)."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > 40:
+            self.fail("invalid")
+        try:
+            moment = datetime.fromisoformat(data.strip().replace("Z", "+00:00"))
+        except ValueError:
+            self.fail("invalid")
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            self.fail("naive")
+        return moment
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+class ObservationIn(serializers.Serializer):
+    metric = serializers.ChoiceField(choices=list(observations.ENTRY_METRICS))
+    value = StrictNumber()
+    value2 = StrictNumber(required=False, allow_null=True, help_text="Diastolic, for blood pressure.")
+    unit = serializers.CharField(max_length=20, help_text="e.g. mmHg, kg, lb, Cel, °F, mg/dL, mmol/L, bpm, %.")
+    effective_at = AwareDateTime(help_text="When it was measured, with a UTC offset.")
+    context = serializers.CharField(max_length=20, required=False, allow_blank=True, default="",
+                                    help_text="BP: home | office | cuffless (required). Glucose: fasting | "
+                                              "post_meal | random (default random).")
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+def _record(request, patient, source: str) -> Response:
+    incoming = ObservationIn(data=request.data)
+    incoming.is_valid(raise_exception=True)
+    data = incoming.validated_data
+    try:
+        obs = observations.observation_record(
+            patient, data["metric"], data["value"], data["unit"], data["effective_at"], value2=data.get("value2"),
+            context=data["context"].strip(), note=data["note"], actor=request.user, source=source, request=request,
+            via="api")
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.message_dict) from None
+    return Response(ObservationSerializer(obs).data, status=status.HTTP_201_CREATED)
+
+
+def _moment(raw: str, field: str, *, end: bool = False) -> datetime:
+    """?since= / ?until=: an aware ISO datetime, or a date (the whole day, UTC)."""
+    try:
+        if len(raw) == 10:
+            day = datetime.fromisoformat(raw).date()
+            return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
+        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise serializers.ValidationError({field: ["Use an ISO date (2026-03-04) or a time with an offset."]}) from None
+    if timezone.is_naive(moment):
+        raise serializers.ValidationError({field: ["The time needs a UTC offset (or Z)."]})
+    return moment
+
+
+FILTER_PARAMS = [
+    OpenApiParameter("metric", OpenApiTypes.STR, enum=sorted(METRICS)),
+    OpenApiParameter("source", OpenApiTypes.STR, enum=Source.values),
+    OpenApiParameter("since", OpenApiTypes.STR, description="ISO date or datetime with offset (inclusive)"),
+    OpenApiParameter("until", OpenApiTypes.STR, description="ISO date or datetime with offset (inclusive)"),
+]
+
+
+class _ObservationBase(GatedViewSet):
+    model = Observation
+    resource = "clinical"
+    serializer_class = ObservationSerializer
+    related = ("entered_by",)
+
+    def narrow(self, queryset):
+        params = self.request.query_params
+        errors = {}
+        qs = queryset
+        if metric := params.get("metric"):
+            if metric not in METRICS:
+                errors["metric"] = [f"Unknown metric. Use one of {', '.join(sorted(METRICS))}."]
+            qs = qs.filter(metric=metric)
+        if source := params.get("source"):
+            if source not in Source.values:
+                errors["source"] = ["Unknown source."]
+            qs = qs.filter(source=source)
+        for name, lookup in (("since", "effective_at__gte"), ("until", "effective_at__lte")):
+            if raw := params.get(name):
+                try:
+                    qs = qs.filter(**{lookup: _moment(raw, name, end=name == "until")})
+                except serializers.ValidationError as exc:
+                    errors.update(exc.detail)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return qs
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=FILTER_PARAMS, summary="A patient's observations, newest first"),
+    create=extend_schema(request=ObservationIn, responses={201: ObservationSerializer},
+                         summary="Record a reading for a patient (staff)"),
+)
+class PatientObservationViewSet(mixins.ListModelMixin, _ObservationBase):
+    patient_url_kwarg = "patient_pk"
+
+    def create(self, request, *args, **kwargs):
+        # The role allows clinical:write (GatePermission); the gate decides for this patient.
+        patient = access.patient_for_request(request, kwargs[self.patient_url_kwarg], "write", "clinical")
+        if not access.is_staff_user(request.user):
+            raise Http404  # patients record their own readings at /me/observations/
+        return _record(request, patient, Source.STAFF)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=FILTER_PARAMS, summary="My observations, newest first"),
+    create=extend_schema(request=ObservationIn, responses={201: ObservationSerializer},
+                         summary="Record one of my readings"),
+)
+class MyObservationViewSet(mixins.ListModelMixin, _ObservationBase):
+    def narrow(self, queryset):
+        me = access.patient_of(self.request.user)
+        if me is None or access.is_staff_user(self.request.user):
+            raise Http404("No patient record for this account.")
+        return super().narrow(queryset).filter(patient_id=me.pk)
+
+    def create(self, request, *args, **kwargs):
+        me = access.patient_of(request.user)
+        if me is None or access.is_staff_user(request.user):
+            raise Http404("No patient record for this account.")
+        patient = access.get_patient_for(request.user, me.pk, "write", "clinical")
+        return _record(request, patient, Source.PATIENT)

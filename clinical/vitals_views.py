@@ -1,0 +1,269 @@
+"""The chart's Vitals tab (/patients/<uuid>/vitals/): trends, the readings table and
+the entry form; and "entered in error" for a manual reading.
+
+Renders inside the chart shell of patients.views (`_chart`): the full page, #chart-main
+for HTMX tab and range switches, or only the table (#vt-table) for its pages and
+filters. Every part comes from a fixed number of queries, however many readings.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Avg, Count, Max, Min
+from django.db.models.functions import TruncDate
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
+
+from clinical import observations, units
+from clinical.metrics import METRICS
+from clinical.models import Interpretation, Observation, Source
+from clinical.vitals_charts import Point, vitals_charts
+from mahalo import access
+from mahalo.decorators import permission_required
+from patients.views import _chart
+
+RANGES = (30, 90, 365)
+DEFAULT_DAYS = 30
+CHART_METRICS = ("blood_pressure", "heart_rate", "resting_heart_rate", "spo2", "weight", "bmi", "glucose",
+                 "body_temperature")
+TABLE_METRICS = CHART_METRICS + ("respiratory_rate",)
+TABLE_PAGE = 25
+# Beyond this many valid readings in the range a metric is drawn as one point per day
+# (mean, with the day's range in the tooltip): wearables send heart rate every few minutes.
+MAX_POINTS = 400
+TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
+
+
+def range_days(raw: str | None) -> int:
+    try:
+        days = int(raw or "")
+    except ValueError:
+        return DEFAULT_DAYS
+    return days if days in RANGES else DEFAULT_DAYS
+
+
+def _tz(patient):
+    return patient.program.tz if patient.program_id else UTC
+
+
+# --- The entry form (chart and portal) ------------------------------------------------
+
+ALL_UNITS = list(dict.fromkeys(u for metric in observations.ENTRY_METRICS for u in units.ENTRY_UNITS[metric]))
+
+
+class ReadingForm(forms.Form):
+    """One reading as typed. Numbers are checked here (a value that is not a number is a
+    form error); everything clinical is checked by observation_record."""
+
+    metric = forms.ChoiceField(label="Measurement")
+    value = forms.FloatField(label="Value", widget=forms.TextInput(attrs={"inputmode": "decimal",
+                                                                          "autocomplete": "off"}),
+                             error_messages={"invalid": "Enter a number, e.g. 72 or 98.6."})
+    value2 = forms.FloatField(label="Diastolic", required=False,
+                              widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+                              error_messages={"invalid": "Enter a number, e.g. 80."})
+    unit = forms.ChoiceField(label="Unit", choices=ALL_UNITS)
+    setting = forms.ChoiceField(label="Where was it taken?", choices=observations.BP_SETTINGS, required=False)
+    glucose_context = forms.ChoiceField(label="When was it taken?", choices=observations.GLUCOSE_CONTEXTS,
+                                        required=False)
+    effective_at = forms.CharField(label="Measured at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    note = forms.CharField(label="Note", required=False, max_length=500,
+                           widget=forms.TextInput(attrs={"autocomplete": "off"}))
+
+    def __init__(self, *args, metrics=observations.ENTRY_METRICS, tz=UTC, default_setting="office", **kwargs):
+        now = timezone.now().astimezone(tz)
+        initial = {"metric": metrics[0], "unit": units.ENTRY_UNITS[metrics[0]][0][0], "setting": default_setting,
+                   "glucose_context": "fasting", "effective_at": now.strftime("%Y-%m-%dT%H:%M")}
+        kwargs["initial"] = {**initial, **kwargs.get("initial", {})}
+        super().__init__(*args, **kwargs)
+        self.tz = tz
+        self.fields["metric"].choices = [(m, METRICS[m].label) for m in metrics]
+        self.fields["effective_at"].widget.attrs["max"] = (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
+        self.unit_map = {m: [u for u, _ in units.ENTRY_UNITS[m]] for m in metrics}
+
+    def clean_effective_at(self) -> datetime:
+        raw = self.cleaned_data["effective_at"].strip()
+        for fmt in TIME_FORMATS:
+            try:
+                naive = datetime.strptime(raw, fmt)
+            except ValueError:
+                continue
+            # Typed as a wall-clock time where the patient's program is.
+            return naive.replace(tzinfo=self.tz)
+        raise ValidationError("Enter a date and time, e.g. 2026-03-04 07:30.")
+
+    def mark_invalid(self) -> None:
+        """Fields with errors say so to assistive technology, and point at their message."""
+        for name in self.errors:
+            if name in self.fields:
+                attrs = self.fields[name].widget.attrs
+                attrs["aria-invalid"] = "true"
+                attrs["aria-describedby"] = f"{self[name].id_for_label}-err"
+
+    def record(self, patient, *, actor, source, request, via):
+        """Save through the service; its field errors land on this form's fields."""
+        data = self.cleaned_data
+        metric = data["metric"]
+        context = data.get("setting") if metric == "blood_pressure" else (
+            data.get("glucose_context") if metric == "glucose" else "")
+        try:
+            return observations.observation_record(
+                patient, metric, data["value"], data["unit"], data["effective_at"],
+                value2=data.get("value2") if metric == "blood_pressure" else None, context=context or "",
+                actor=actor, source=source, note=data.get("note", ""), request=request, via=via)
+        except ValidationError as exc:
+            fields = {"context": "setting" if metric == "blood_pressure" else "glucose_context"}
+            for name, errors in exc.message_dict.items():
+                target = fields.get(name, name)
+                self.add_error(target if target in self.fields else None, errors)
+            return None
+
+
+# --- Reading the data -------------------------------------------------------------------
+
+
+def chart_points(patient, start: datetime, tz) -> dict[str, list[Point]]:
+    """Valid readings per metric since `start`: every reading, or one point per local day
+    for a metric with more than MAX_POINTS. Three queries at most."""
+    valid = (Observation.objects.filter(patient_id=patient.pk, metric__in=CHART_METRICS, effective_at__gte=start)
+             .exclude(interpretation=Interpretation.INVALID))
+    counts = dict(valid.order_by().values_list("metric").annotate(n=Count("id")).values_list("metric", "n"))
+    dense = [m for m, n in counts.items() if n > MAX_POINTS]
+    sparse = [m for m in counts if m not in dense]
+    by_metric: dict[str, list[Point]] = {}
+    if sparse:
+        rows = (valid.filter(metric__in=sparse).order_by("effective_at")
+                .values_list("metric", "effective_at", "value", "value2", "category", "interpretation", "context",
+                             "source"))
+        for metric, at, value, value2, category, interpretation, context, source in rows:
+            by_metric.setdefault(metric, []).append(Point(metric, at.astimezone(tz), value, value2, category,
+                                                          interpretation, context, source))
+    if dense:
+        days = (valid.filter(metric__in=dense).annotate(day=TruncDate("effective_at", tzinfo=tz)).order_by()
+                .values("metric", "day").annotate(mean=Avg("value"), low=Min("value"), high=Max("value"),
+                                                  n=Count("id")).order_by("metric", "day"))
+        for d in days:
+            noon = datetime.combine(d["day"], datetime.min.time(), tzinfo=tz) + timedelta(hours=12)
+            by_metric.setdefault(d["metric"], []).append(Point(d["metric"], noon, d["mean"], low=d["low"],
+                                                               high=d["high"], count=d["n"]))
+    return by_metric
+
+
+def table_page(patient, params) -> dict:
+    metric = params.get("metric", "")
+    if metric not in TABLE_METRICS:
+        metric = ""
+    origin = params.get("origin", "")
+    if origin not in ("manual", "device"):
+        origin = ""
+    qs = Observation.objects.filter(patient_id=patient.pk, metric__in=[metric] if metric else TABLE_METRICS)
+    if origin == "manual":
+        qs = qs.filter(source__in=observations.MANUAL_SOURCES)
+    elif origin == "device":
+        qs = qs.exclude(source__in=observations.MANUAL_SOURCES)
+    page = Paginator(qs.select_related("entered_by").order_by("-effective_at", "metric"), TABLE_PAGE).get_page(
+        params.get("page"))
+    for obs in page.object_list:
+        observations.decorate(obs)
+    query = {"metric": metric, "origin": origin}
+    return {"page": page, "table_metric": metric, "table_origin": origin,
+            "table_metrics": [(m, METRICS[m].label) for m in TABLE_METRICS],
+            "table_query": "&".join(f"{k}={v}" for k, v in query.items() if v)}
+
+
+def vitals_context(request, patient, days: int, params, form=None) -> dict:
+    tz = _tz(patient)
+    now = timezone.now()
+    start = now - timedelta(days=days)
+    can_write = access.can(request.user, "clinical", "write", patient)
+    if can_write and form is None:
+        form = ReadingForm(tz=tz)
+    charts = vitals_charts(chart_points(patient, start, tz), tz, days, start=start, end=now)
+    return {
+        "days": days,
+        "ranges": RANGES,
+        "start": start.astimezone(tz),
+        "now": now.astimezone(tz),
+        "tzname": patient.program.timezone if patient.program_id else "UTC",
+        "charts": charts,
+        "form": form,
+        "unit_map": form.unit_map if form else {},
+        "can_write": can_write,
+        "can_mark_error": can_write and access.can(request.user, "clinical", "update"),
+        **table_page(patient, params),
+    }
+
+
+# --- Views ------------------------------------------------------------------------------
+
+
+@vary_on_headers("HX-Request", "HX-Target")
+@permission_required("patients", "read")
+@permission_required("clinical", "read")
+def patient_vitals(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = access.patient_for_request(request, patient_id, "read", "clinical")  # audited read
+    days = range_days(request.GET.get("days") or request.POST.get("days"))
+    form = recorded = None
+    if request.method == "POST":
+        if not access.can(request.user, "clinical", "write", patient):
+            raise Http404
+        form = ReadingForm(request.POST, tz=_tz(patient))
+        if form.is_valid():
+            recorded = form.record(patient, actor=request.user, source=Source.STAFF, request=request, via="chart")
+        if recorded is not None:
+            if not request.htmx:
+                messages.success(request, f"{recorded.get_metric_display()} recorded.")
+                return redirect(f"{reverse('patient_vitals', args=[patient.pk])}?days={days}")
+            form = None  # a fresh form (time: now) under the refreshed charts and table
+            observations.decorate(recorded)
+        elif request.htmx:
+            form.mark_invalid()
+            # Only the form comes back, with its errors and everything typed.
+            response = render(request, "patients/tab_vitals.html#entry-form",
+                              {"patient": patient, "form": form, "days": days, "unit_map": form.unit_map,
+                               "can_write": True})  # 200: htmx swaps only successful responses
+            response["HX-Retarget"] = "#vt-entry"
+            response["HX-Reswap"] = "outerHTML"
+            return response
+    if request.htmx and request.headers.get("HX-Target") == "vt-table":
+        tzname = patient.program.timezone if patient.program_id else "UTC"
+        context = {"patient": patient, "days": days, "tzname": tzname,
+                   "can_mark_error": access.can(request.user, "clinical", "update", patient),
+                   **table_page(patient, request.GET)}
+        return render(request, "patients/tab_vitals.html#table", context)
+    if form is not None:
+        form.mark_invalid()
+    context = vitals_context(request, patient, days, request.GET, form)
+    context["recorded"] = recorded
+    response = _chart(request, patient, "vitals", context)
+    if form is not None and form.errors:
+        response.status_code = 400
+    return response
+
+
+@require_POST
+@permission_required("clinical", "update")
+def observation_entered_in_error(request: HttpRequest, patient_id, observation_id) -> HttpResponse:
+    patient = access.patient_for_request(request, patient_id, "update", "clinical")
+    obs = Observation.objects.filter(pk=observation_id, patient_id=patient.pk,
+                                     source__in=observations.MANUAL_SOURCES).first()
+    if obs is None:
+        raise Http404
+    try:
+        observations.observation_mark_error(obs, actor=request.user, reason=request.POST.get("reason", ""),
+                                            request=request)
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    else:
+        when = obs.effective_at.astimezone(_tz(patient))
+        messages.success(request, f"{obs.get_metric_display()} of {when:%b %d, %H:%M} marked entered in error.")
+    return redirect(f"{reverse('patient_vitals', args=[patient.pk])}?days={range_days(request.POST.get('days'))}")

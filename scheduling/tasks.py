@@ -1,0 +1,37 @@
+"""Celery tasks of scheduling. Thin: they take ids (or nothing) and call services;
+every one is safe to run twice."""
+
+from celery import shared_task
+
+
+@shared_task(name="scheduling.release_expired_holds")
+def release_expired_holds() -> int:
+    """Beat (every minute): free held slots past their deadline."""
+    from scheduling.services import release_expired_holds as release
+
+    return release()
+
+
+@shared_task(name="scheduling.send_visit_reminders")
+def send_visit_reminders() -> int:
+    """Beat (every five minutes): visit reminders at the program's offsets."""
+    from scheduling.services import send_due_reminders
+
+    return send_due_reminders()
+
+
+@shared_task(name="scheduling.prepare_video_room", acks_late=True)
+def prepare_video_room(session_id: str) -> str:
+    """Make the provider's room for one session (after the booking committed).
+    A failure is recorded on the session; the first join tries again."""
+    from scheduling import telehealth
+    from scheduling.models import VirtualVisitSession
+
+    session = VirtualVisitSession.objects.filter(pk=session_id).first()
+    if session is None:
+        return "gone"
+    try:
+        telehealth.ensure_room(session)
+    except telehealth.TelehealthError:
+        return "failed"
+    return "ready"

@@ -1,0 +1,48 @@
+"""Scheduling test data. Visits are booked through the service (the only writer)."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import factory
+
+from mahalo.models import ProgramSetting, StaffMember
+from scheduling import services
+from scheduling.models import Availability, Mode, Visit
+
+
+def staff(user) -> StaffMember:
+    return StaffMember.objects.get(user=user)
+
+
+class AvailabilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Availability
+
+    project = factory.SelfAttribute("program.project")
+    rrule = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU"
+    starts_on = factory.LazyFunction(lambda: date.today() - timedelta(days=30))
+    start_time = time(9)
+    end_time = time(12)
+    slot_minutes = 30
+    mode = Mode.IN_PERSON
+
+
+def set_policy(program, policy: str) -> None:
+    ProgramSetting.objects.update_or_create(program=program, key=services.POLICY_KEY, defaults={"value": policy})
+
+
+def future(days: int = 3, hour: int = 10, minute: int = 0, tz=None) -> datetime:
+    """A time `days` ahead at hour:minute in `tz` (default UTC), aware."""
+    day = date.today() + timedelta(days=days)
+    return datetime.combine(day, time(hour, minute), tzinfo=tz or UTC)
+
+
+def book(patient, staff_user, starts_at=None, minutes=30, *, mode=Mode.IN_PERSON, actor=None, **kw) -> Visit:
+    starts_at = starts_at or future()
+    return services.visit_book(patient=patient, staff=staff(staff_user), starts_at=starts_at,
+                               ends_at=starts_at + timedelta(minutes=minutes), actor=actor or staff_user, mode=mode,
+                               **kw)
+
+
+def slot_key(staff_user, start: datetime) -> str:
+    """What the slot pickers post for a slot (scheduling.slots.OpenSlot.key)."""
+    return f"{staff(staff_user).pk}|{start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
