@@ -45,6 +45,7 @@ lint: install
 bench: install
 	$(PY) bench/run.py
 	$(PY) bench/ingest.py
+	$(PY) bench/apple_health.py
 
 worker: install
 	$(VENV)/bin/celery -A mahalo worker --loglevel=info
