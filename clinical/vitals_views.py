@@ -158,7 +158,9 @@ def chart_points(patient, start: datetime, tz) -> dict[str, list[Point]]:
     return by_metric
 
 
-def table_page(patient, params) -> dict:
+def table_page(patient, params, since=None) -> dict:
+    """The table of the readings in the chart's range (all of them without one): a
+    two-year history of heart-rate samples is not counted and sorted to show 25 rows."""
     metric = params.get("metric", "")
     if metric not in TABLE_METRICS:
         metric = ""
@@ -166,6 +168,8 @@ def table_page(patient, params) -> dict:
     if origin not in ("manual", "device"):
         origin = ""
     qs = Observation.objects.filter(patient_id=patient.pk, metric__in=[metric] if metric else TABLE_METRICS)
+    if since is not None:
+        qs = qs.filter(effective_at__gte=since)
     if origin == "manual":
         qs = qs.filter(source__in=observations.MANUAL_SOURCES)
     elif origin == "device":
@@ -199,7 +203,7 @@ def vitals_context(request, patient, days: int, params, form=None) -> dict:
         "unit_map": form.unit_map if form else {},
         "can_write": can_write,
         "can_mark_error": can_write and access.can(request.user, "clinical", "update"),
-        **table_page(patient, params),
+        **table_page(patient, params, since=start),
     }
 
 
@@ -238,7 +242,7 @@ def patient_vitals(request: HttpRequest, patient_id) -> HttpResponse:
         tzname = patient.program.timezone if patient.program_id else "UTC"
         context = {"patient": patient, "days": days, "tzname": tzname,
                    "can_mark_error": access.can(request.user, "clinical", "update", patient),
-                   **table_page(patient, request.GET)}
+                   **table_page(patient, request.GET, since=timezone.now() - timedelta(days=days))}
         return render(request, "patients/tab_vitals.html#table", context)
     if form is not None:
         form.mark_invalid()
