@@ -44,6 +44,7 @@ lint: install
 
 bench: install
 	$(PY) bench/run.py
+	$(PY) bench/dashboard.py
 	$(PY) bench/ingest.py
 	$(PY) bench/apple_health.py
 
