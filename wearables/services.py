@@ -48,7 +48,7 @@ def connection_disconnect(*, connection: Connection, actor, request=None) -> Con
     every reading already synced."""
     token = connection.access_token
     try:
-        providers.get(connection.provider).revoke(token)
+        providers.get(connection.provider).revoke(token, connection.external_user_id)
     except Exception as exc:  # noqa: BLE001 - a failed revocation must not block a disconnect
         logger.warning("wearables: revoking %s failed: %s", connection.provider, exc)
     with transaction.atomic():

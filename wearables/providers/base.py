@@ -141,7 +141,7 @@ class Provider:
         return TokenSet.from_response(self._token_request({"grant_type": "refresh_token",
                                                            "refresh_token": refresh_token}))
 
-    def revoke(self, token: str) -> None:
+    def revoke(self, token: str, external_user_id: str = "") -> None:
         """Revoke the grant where the provider offers it; best effort."""
         if not self.revoke_path or not token:
             return

@@ -136,7 +136,7 @@ class GoogleHealth(Provider):
         url = super().authorization_url(state=state, redirect_uri=redirect_uri, code_challenge=code_challenge)
         return f"{url}&access_type=offline&prompt=consent"
 
-    def revoke(self, token: str) -> None:
+    def revoke(self, token: str, external_user_id: str = "") -> None:
         # Google's revocation endpoint sits beside its token endpoint (oauth2.googleapis.com/revoke).
         if not token or not self.token_url.endswith("/token"):
             return

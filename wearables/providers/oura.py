@@ -71,7 +71,7 @@ class Oura(Provider):
         super().__init__()
         self._sleep_scores: dict[date, float] = {}
 
-    def revoke(self, token: str) -> None:
+    def revoke(self, token: str, external_user_id: str = "") -> None:
         """Oura revokes with the token as a query parameter on the OAuth host."""
         if not token:
             return

@@ -68,6 +68,15 @@ class Polar(Provider):
     client_auth = "basic"
 
     # --- OAuth -------------------------------------------------------------------
+    def revoke(self, token: str, external_user_id: str = "") -> None:
+        """AccessLink has no token revocation: de-registering the user
+        (DELETE /v3/users/{user-id}) ends our access to their data."""
+        if not token or not external_user_id:
+            return
+        with client() as http:
+            http.request("DELETE", f"{self.api_base}/v3/users/{external_user_id}",
+                         headers={"Authorization": f"Bearer {token}"})
+
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str = "") -> TokenSet:
         tokens = super().exchange_code(code=code, redirect_uri=redirect_uri, code_verifier=code_verifier)
         self.register(tokens)

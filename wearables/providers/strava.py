@@ -57,7 +57,7 @@ class Strava(Provider):
             return {**data, "user_id": athlete["id"]}
         return data
 
-    def revoke(self, token: str) -> None:
+    def revoke(self, token: str, external_user_id: str = "") -> None:
         if not token:
             return
         url = f"{self.token_url.rsplit('/', 1)[0]}/deauthorize"

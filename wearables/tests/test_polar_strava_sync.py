@@ -349,3 +349,18 @@ def test_strava_revoke_posts_to_deauthorize(provider_stub):
     providers.get("strava").revoke("sat-1")
     [call] = stub.seen("POST", "/oauth/deauthorize")
     assert call.form == {"access_token": "sat-1"} and call.headers["authorization"] == "Bearer sat-1"
+
+
+@pytest.mark.django_db
+def test_polar_disconnect_deregisters_the_user_and_keeps_data(world, login, provider_stub):
+    stub = provider_stub("polar")
+    stub.on("DELETE", "/v3/users/4711", Reply(204, ""))
+    conn = Connection(project=world.project, patient=world.me, provider="polar", external_user_id="4711")
+    conn.access_token = "polar-token"
+    conn.save()
+    response = login(world.patient_user).post(reverse("portal_device_disconnect", args=[conn.pk]))
+    assert response.status_code == 302
+    [call] = stub.seen("DELETE", "/v3/users/4711")
+    assert call.headers["authorization"] == "Bearer polar-token"
+    conn.refresh_from_db()
+    assert conn.status == "disconnected" and conn.access_token == ""
