@@ -112,6 +112,16 @@ LIST_FIELDS = ("id", "project_id", "program_id", "program__name", "mrn", "first_
                "preferred_name", "date_of_birth", "email", "status", "last_data_at")
 
 
+def page_rows(qs: QuerySet[Patient], page_slice: QuerySet[Patient]) -> list[Patient]:
+    """The page's patients with their list columns, by a deferred join: the page's ids
+    come first from an index-only walk of the ordered list, then only those 50 rows are
+    read with their program. (Joining and reading every row that OFFSET skips made deep
+    pages cost in proportion to their depth.)"""
+    ids = list(page_slice.values_list("pk", flat=True))
+    found = {p.pk: p for p in with_list_columns(qs.filter(pk__in=ids).order_by())}
+    return [found[pk] for pk in ids if pk in found]
+
+
 def with_list_columns(qs: QuerySet[Patient]) -> QuerySet[Patient]:
     """What a registry row shows, and only that: a patient has ~70 columns, and
     parsing its six phone fields costs more than the SQL."""

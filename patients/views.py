@@ -27,7 +27,8 @@ from patients.models import Patient, PatientFlag, Program
 def patient_list(request: HttpRequest) -> HttpResponse:
     focus = current_program(request)
     qs, filters, errors = registry.filter_patients(request.user, request.GET, focus=focus)
-    page = Paginator(registry.with_list_columns(qs), 50).get_page(request.GET.get("page"))
+    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    page.object_list = registry.page_rows(qs, page.object_list)
     audit.record(request=request, action="list", resource="patients",
                  metadata={"filters": {k: v for k, v in filters.items() if v}, "page": page.number,
                            "count": len(page.object_list)})
