@@ -80,7 +80,9 @@ class Observation(models.Model):
             models.UniqueConstraint(fields=["patient", "source", "metric", "effective_at"],
                                     name="uniq_observation_per_source_time"),
         ]
-        indexes = [models.Index(fields=["patient", "metric", "effective_at"], name="obs_patient_metric_time")]
+        indexes = [models.Index(fields=["patient", "metric", "effective_at"], name="obs_patient_metric_time"),
+                   # Newest readings of a patient across metrics (the vitals table, portal lists).
+                   models.Index(fields=["patient", "-effective_at"], name="obs_patient_recent")]
 
     def __str__(self):
         if self.value2 is not None:
