@@ -1,4 +1,4 @@
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -32,6 +32,25 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.is_superuser and access.staff_of(user) is None:
         return _platform_home(request)
     return _staff_home(request)
+
+
+def _open_alerts(user) -> int | None:
+    if not access.can(user, "clinical", "read"):
+        return None
+    from clinical.alerting import open_alert_count
+
+    return open_alert_count(user)  # the nav badge's cached count
+
+
+def _visits_today(staff) -> int | None:
+    """The staff member's own visits today, in their current (program) time zone."""
+    if staff is None:
+        return None
+    from scheduling.models import Visit
+
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return Visit.objects.filter(staff=staff, starts_at__gte=start, starts_at__lt=start + timedelta(days=1),
+                                status__in=Visit.UPCOMING + (Visit.Status.COMPLETED,)).count()
 
 
 def _staff_home(request):
@@ -68,6 +87,8 @@ def _staff_home(request):
 
     context = {
         "unread_messages": unread_count(user) if access.can(user, "messaging", "read") else None,
+        "open_alerts": _open_alerts(user),
+        "visits_today": _visits_today(staff) if access.can(user, "scheduling", "read") else None,
         "greeting": "Good morning" if hour < 12 else ("Good afternoon" if hour < 18 else "Good evening"),
         "staff": staff,
         "by_program": by_program,

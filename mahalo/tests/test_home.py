@@ -72,3 +72,25 @@ def test_program_switcher_cannot_select_a_program_outside_scope(login, world):
     assert response["Location"] == "/"
     ids = {p.pk for p in client.get("/patients/").context["page"].object_list}
     assert ids == {p.pk for p in world.cardiac_patients}
+
+
+def test_staff_home_counts_open_alerts_and_todays_visits(world, login):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from clinical.models import Alert
+    from scheduling.models import Visit
+    from scheduling.tests.factories import book
+
+    Alert.objects.create(project=world.project, patient=world.cardiac_patients[1], program=world.cardiac,
+                         code="x", severity="critical", title="BP crisis")
+    Alert.objects.create(project=world.project, patient=world.metabolic_patients[0], program=world.metabolic,
+                         code="y", severity="warning", title="Not mine")  # other program: not counted
+    # 01:00 today in the clinician's (program) time zone: today whatever the hour the test runs.
+    today = timezone.localtime(timezone.now(), world.cardiac.tz).replace(hour=1, minute=0, second=0, microsecond=0)
+    book(world.cardiac_patients[1], world.clinician, today, minutes=10)
+    book(world.cardiac_patients[2], world.clinician, today + timedelta(days=1), minutes=10)  # tomorrow
+    page = login(world.clinician).get("/")
+    assert page.context["open_alerts"] == 1
+    assert page.context["visits_today"] == 1 and Visit.objects.count() == 2
