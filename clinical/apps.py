@@ -17,3 +17,34 @@ class ClinicalConfig(AppConfig):
                           dispatch_uid="clinical.default_rules_for_new_program")
         # Timeline sources: recommendations and lab orders (registered on import).
         from clinical import recommendations  # noqa: F401
+
+        self.register_pages()
+
+    @staticmethod
+    def register_pages():
+        """What the frame, the chart and the portal show of clinical (mahalo/shell.py, patients/shell.py)."""
+        from clinical.alert_chart import chart_alerts_context
+        from clinical.alerting import open_alert_count
+        from mahalo import shell as frame
+        from patients import shell
+
+        frame.register_nav(frame.NavItem("Alerts", "alert_queue", "/alerts/", order=20,
+                                         permission=("clinical", "read"), badge=open_alert_count,
+                                         badge_template="clinical/_alert_badge.html"))
+        frame.register_nav(frame.NavItem("Reports", "rpm_report", "/reports/", order=70,
+                                         permission=("reports", "read")))
+        frame.register_today(frame.TodayItem("open_alerts", "Open alerts", "alert_queue", order=10,
+                                             permission=("clinical", "read"), count=open_alert_count))
+        shell.register_header(shell.Header("alerts", "clinical/_chart_alerts.html", chart_alerts_context))
+        shell.register_overview(shell.Header("alerts", "clinical/_overview_alerts.html", chart_alerts_context,
+                                             order=10))
+        shell.register_tab(shell.Tab("vitals", "Vitals", 40, "patient_vitals", "patients/tab_vitals.html",
+                                     resource="clinical"))
+        shell.register_tab(shell.Tab("labs", "Labs", 50, "patient_labs", "clinical/tab_labs.html",
+                                     resource="clinical"))
+        shell.register_tab(shell.Tab("recommendations", "Recommendations", 60, "patient_recommendations",
+                                     "clinical/tab_recommendations.html", resource="clinical"))
+        shell.register_tab(shell.Tab("rpm", "RPM", 70, "patient_rpm", "clinical/tab_rpm.html", resource="clinical"))
+        shell.register_portal_page(shell.PortalPage("vitals", "My readings", 40, "portal_vitals"))
+        shell.register_portal_page(shell.PortalPage("recommendations", "Recommendations", 50,
+                                                    "portal_recommendations"))

@@ -23,7 +23,7 @@ from clinical import labs
 from clinical.models import LabOrder
 from mahalo import access
 from mahalo.decorators import permission_required
-from patients.views import _chart
+from patients import shell
 
 RESULT_ROWS = 4
 TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d")
@@ -128,7 +128,7 @@ def labs_context(request, patient, *, order_form=None, results_form=None, result
 
 
 def _respond(request, patient, context, *, error: bool) -> HttpResponse:
-    response = _chart(request, patient, "labs", context)
+    response = shell.render_chart(request, patient, "labs", context)
     if error and not request.htmx:
         response.status_code = 400
     return response

@@ -15,7 +15,7 @@ from clinical import observations
 from clinical.models import Observation, Recommendation, Source
 from clinical.vitals_views import ReadingForm, _tz
 from mahalo import access, audit
-from patients.portal_views import portal_page
+from patients.shell import portal_page
 
 RECENT = 20
 

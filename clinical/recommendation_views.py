@@ -17,7 +17,7 @@ from clinical import recommendations
 from clinical.models import Recommendation
 from mahalo import access
 from mahalo.decorators import permission_required
-from patients.views import _chart
+from patients import shell
 
 
 class RecommendationForm(forms.Form):
@@ -63,7 +63,7 @@ def patient_recommendations(request: HttpRequest, patient_id) -> HttpResponse:
     context = {"active_groups": _grouped([r for r in rows if r.is_active]),
                "retired": [r for r in rows if not r.is_active], "form": form, "can_write": can_write,
                "tzname": patient.program.timezone if patient.program_id else "UTC"}
-    response = _chart(request, patient, "recommendations", context)
+    response = shell.render_chart(request, patient, "recommendations", context)
     response.status_code = status
     return response
 

@@ -21,7 +21,7 @@ from mahalo import access, audit
 from mahalo.decorators import permission_required
 from mahalo.exports import stream_csv
 from mahalo.shell import current_program
-from patients.views import _chart
+from patients import shell
 
 # --- The chart tab -----------------------------------------------------------------
 
@@ -82,7 +82,7 @@ def _next_step(minutes: int, interactive: bool) -> str:
 @permission_required("clinical", "read")
 def patient_rpm(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.patient_for_request(request, patient_id, "read", "clinical")  # audited read
-    return _chart(request, patient, "rpm", tab_context(request, patient))
+    return shell.render_chart(request, patient, "rpm", tab_context(request, patient))
 
 
 def _answer(request, patient, message: str = "", **forms) -> HttpResponse:
@@ -96,7 +96,7 @@ def _answer(request, patient, message: str = "", **forms) -> HttpResponse:
         response["Vary"] = "HX-Request"
         return response
     if failed:
-        response = _chart(request, patient, "rpm", tab_context(request, patient, **forms))
+        response = shell.render_chart(request, patient, "rpm", tab_context(request, patient, **forms))
         response.status_code = 400
         return response
     if message:

@@ -1,7 +1,7 @@
 """The chart's Vitals tab (/patients/<uuid>/vitals/): trends, the readings table and
 the entry form; and "entered in error" for a manual reading.
 
-Renders inside the chart shell of patients.views (`_chart`): the full page, #chart-main
+Renders inside the chart shell of patients.shell (`render_chart`): the full page, #chart-main
 for HTMX tab and range switches, or only the table (#vt-table) for its pages and
 filters. Every part comes from a fixed number of queries, however many readings.
 """
@@ -29,7 +29,7 @@ from clinical.models import Interpretation, Observation, Source
 from clinical.vitals_charts import Point, vitals_charts
 from mahalo import access
 from mahalo.decorators import permission_required
-from patients.views import _chart
+from patients import shell
 
 RANGES = (30, 90, 365)
 DEFAULT_DAYS = 30
@@ -248,7 +248,7 @@ def patient_vitals(request: HttpRequest, patient_id) -> HttpResponse:
         form.mark_invalid()
     context = vitals_context(request, patient, days, request.GET, form)
     context["recorded"] = recorded
-    response = _chart(request, patient, "vitals", context)
+    response = shell.render_chart(request, patient, "vitals", context)
     if form is not None and form.errors:
         response.status_code = 400
     return response

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
@@ -263,3 +264,51 @@ def imports_for(user):
         return PatientImport.objects.none()
     jobs = PatientImport.objects.filter(project_id=staff.project_id)
     return jobs if staff.role.scope == Role.SCOPE_GLOBAL else jobs.filter(created_by=user)
+
+
+def load(request, queryset: QuerySet, pk, *, resource: str, action: str = "read", via: str = "patient",
+         audit_read: bool = True):
+    """Load one protected row for a view or API call, or raise Http404 for missing and forbidden alike.
+
+    `queryset` is the model's manager or a queryset (with its select_related); `via` is the path from
+    the row to its Patient (`"patient"`, `"thread__patient"`, ...), or `"project"` for tenant-owned rows.
+    A read is audited with the row's patient and id; a denial of a row that exists is audited too (only we
+    learn it exists). The one sanctioned way to load a protected object by an id from a URL or form."""
+    from mahalo import audit
+
+    _check(resource, action)
+    base = queryset.all() if hasattr(queryset, "all") else queryset
+    if via == "project":
+        allowed = scoped(request.user, base, resource, action)
+    else:
+        allowed = base.filter(**{f"{via}__in": patients_for(request.user, action, resource)})
+    try:
+        obj = allowed.filter(pk=pk).first()
+    except (ValueError, TypeError, ValidationError):  # a malformed id is just a missing row
+        raise Http404 from None
+    patient = _follow(obj, via) if obj is not None and via != "project" else None
+    if obj is None:
+        target = base.model._default_manager.filter(pk=pk).first() if _valid_pk(base.model, pk) else None
+        if target is not None and via != "project":
+            owner = _follow(target, via)
+            audit.record(request=request, action="denied", resource=resource, patient=owner,
+                         object_id=str(pk), metadata={"wanted": action, "model": base.model._meta.label})
+        raise Http404("Not found.")
+    if action == "read" and audit_read:
+        audit.record(request=request, action="read", resource=resource, patient=patient, object_id=str(obj.pk),
+                     metadata={"model": base.model._meta.label})
+    return obj
+
+
+def _follow(obj, path: str):
+    for name in path.split("__"):
+        obj = getattr(obj, name)
+    return obj
+
+
+def _valid_pk(model, pk) -> bool:
+    try:
+        model._meta.pk.to_python(pk)
+    except ValidationError:
+        return False
+    return True

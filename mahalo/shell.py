@@ -1,13 +1,81 @@
 """What every page's frame needs: the nav for the user's role, the tenant's
-branding, and the staff member's current program (the program switcher)."""
+branding, and the staff member's current program (the program switcher).
+
+The domain apps sit above this one (DESIGN "Layout"), so they register what the
+frame shows of them from their `AppConfig.ready()` instead of being imported:
+
+    shell.register_nav(shell.NavItem("Alerts", "alert_queue", "/alerts/", order=20,
+                                     permission=("clinical", "read"), badge=open_alert_count,
+                                     badge_template="clinical/_alert_badge.html"))
+    shell.register_today(shell.TodayItem("open_alerts", "Open alerts", "alert_queue", order=10,
+                                         permission=("clinical", "read"), count=open_alert_count))
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.urls import reverse
 
 from mahalo import access
 
 PROGRAM_SESSION_KEY = "mahalo_program"
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    prefix: str  # paths under it mark the item current ("/" marks only the home page)
+    order: int
+    audience: str = "staff"  # staff | patient
+    permission: tuple[str, str] | None = None  # (resource, action) the role needs
+    badge: Callable | None = None  # user -> int (cached counts only: every page pays it)
+    badge_template: str = ""
+    menu: bool = False  # in the user menu rather than the bar
+    visible: Callable | None = None  # user -> bool, for rules a permission can't say
+
+
+@dataclass(frozen=True)
+class TodayItem:
+    """A count on the staff home page's "Today" card."""
+
+    key: str
+    label: str
+    url_name: str
+    order: int
+    count: Callable  # (user) -> int
+    permission: tuple[str, str] | None = None
+    query: str = ""  # appended to the link, e.g. "?unread=1"
+
+
+NAV: dict[str, NavItem] = {}
+TODAY: dict[str, TodayItem] = {}
+
+
+def register_nav(item: NavItem) -> NavItem:
+    NAV[f"{item.audience}:{item.url_name}"] = item
+    return item
+
+
+def register_today(item: TodayItem) -> TodayItem:
+    TODAY[item.key] = item
+    return item
+
+
+def _allowed(user, permission) -> bool:
+    return permission is None or access.can(user, *permission)
+
+
+def today_items(user) -> list[dict]:
+    """The staff home's "Today" facts this user may see, in order."""
+    out = []
+    for item in sorted(TODAY.values(), key=lambda i: (i.order, i.key)):
+        if _allowed(user, item.permission):
+            out.append({"key": item.key, "label": item.label, "url": reverse(item.url_name) + item.query,
+                        "count": item.count(user)})
+    return out
 
 
 def current_program(request):
@@ -25,48 +93,26 @@ def nav_items(request) -> list[dict]:
     user = request.user
     if not user.is_authenticated:
         return []
+    if access.is_staff_user(user):
+        audience = "staff"
+    elif access.patient_of(user):
+        audience = "patient"
+    else:
+        return []
     path = request.path
     items = []
-    from messaging.threads import unread_count
-
-    unread = unread_count(user)
-
-    def add(label, url_name, prefix):
-        url = reverse(url_name)
-        items.append({"label": label, "url": url, "active": path == url if prefix == "/" else path.startswith(prefix)})
-
-    if access.is_staff_user(user):
-        add("Home", "home", "/")
-        if access.can(user, "patients", "read"):
-            add("Patients", "patient_list", "/patients/")
-        if access.can(user, "clinical", "read"):
-            from clinical.alerting import open_alert_count
-
-            add("Alerts", "alert_queue", "/alerts/")
-            # One cached COUNT (clinical.alerting); the badge polls /alerts/badge/ every minute.
-            items[-1].update(badge=open_alert_count(user), badge_template="clinical/_alert_badge.html")
-        if access.can(user, "scheduling", "read"):
-            add("Schedule", "schedule", "/schedule/")
-        if access.can(user, "messaging", "read"):
-            add("Messages", "message_inbox", "/messages/")
-            items[-1]["badge"] = unread
-        if access.staff_of(user) is not None:
-            add("Care team", "care_team_requests", "/care-team/")
-        if access.can(user, "reports", "read"):
-            add("Reports", "rpm_report", "/reports/")
-        # Occasional destinations live in the user menu, so the bar fits a 1280 px screen.
-        if access.can(user, "audit", "read"):
-            add("Audit log", "audit_log", "/audit/")
-            items[-1]["menu"] = True
-        if user.is_staff:
-            items.append({"label": "Admin", "url": reverse("admin:index"), "active": path.startswith("/admin/"),
-                          "menu": True})
-        add("API", "api_docs", "/api/docs/")
-        items[-1]["menu"] = True
-    elif access.patient_of(user):
-        add("My health", "portal_home", "/portal/")
-        add("Messages", "portal_messages", "/portal/messages/")
-        items[-1]["badge"] = unread
+    for item in sorted(NAV.values(), key=lambda i: (i.order, i.label)):
+        if item.audience != audience or not _allowed(user, item.permission):
+            continue
+        if item.visible is not None and not item.visible(user):
+            continue
+        url = reverse(item.url_name)
+        entry = {"label": item.label, "url": url, "menu": item.menu,
+                 "active": path == url if item.prefix == "/" else path.startswith(item.prefix)}
+        if item.badge is not None:
+            entry["badge"] = item.badge(user)
+            entry["badge_template"] = item.badge_template
+        items.append(entry)
     # One current item: the most specific match (/portal/messages/ is Messages, not My health).
     active = [item for item in items if item["active"]]
     if len(active) > 1:
@@ -74,3 +120,10 @@ def nav_items(request) -> list[dict]:
         for item in active:
             item["active"] = item is best
     return items
+
+
+# The frame's own destinations (this app's pages and Django's).
+register_nav(NavItem("Home", "home", "/", order=0))
+register_nav(NavItem("Audit log", "audit_log", "/audit/", order=900, permission=("audit", "read"), menu=True))
+register_nav(NavItem("Admin", "admin:index", "/admin/", order=910, menu=True, visible=lambda user: user.is_staff))
+register_nav(NavItem("API", "api_docs", "/api/docs/", order=920, menu=True))

@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -19,7 +19,7 @@ from mahalo import access, audit
 from mahalo.decorators import permission_required, staff_required
 from mahalo.exports import stream_csv
 from mahalo.models import AuditEvent, Project, StaffMember
-from mahalo.shell import PROGRAM_SESSION_KEY, current_program
+from mahalo.shell import PROGRAM_SESSION_KEY, current_program, today_items
 
 
 @login_required
@@ -32,25 +32,6 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.is_superuser and access.staff_of(user) is None:
         return _platform_home(request)
     return _staff_home(request)
-
-
-def _open_alerts(user) -> int | None:
-    if not access.can(user, "clinical", "read"):
-        return None
-    from clinical.alerting import open_alert_count
-
-    return open_alert_count(user)  # the nav badge's cached count
-
-
-def _visits_today(staff) -> int | None:
-    """The staff member's own visits today, in their current (program) time zone."""
-    if staff is None:
-        return None
-    from scheduling.models import Visit
-
-    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    return Visit.objects.filter(staff=staff, starts_at__gte=start, starts_at__lt=start + timedelta(days=1),
-                                status__in=Visit.UPCOMING + (Visit.Status.COMPLETED,)).count()
 
 
 def _staff_home(request):
@@ -83,12 +64,8 @@ def _staff_home(request):
             ordered.append(pid)
     recent = {p.pk: p for p in access.patients_for(user).select_related("program").filter(pk__in=ordered[:8])}
     hour = timezone.localtime().hour
-    from messaging.threads import unread_count
-
     context = {
-        "unread_messages": unread_count(user) if access.can(user, "messaging", "read") else None,
-        "open_alerts": _open_alerts(user),
-        "visits_today": _visits_today(staff) if access.can(user, "scheduling", "read") else None,
+        "today": today_items(user),  # registered by the apps (alerts, visits, messages, ...)
         "greeting": "Good morning" if hour < 12 else ("Good afternoon" if hour < 18 else "Good evening"),
         "staff": staff,
         "by_program": by_program,

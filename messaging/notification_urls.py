@@ -9,4 +9,5 @@ urlpatterns = [
     path("notifications/<uuid:pk>/read/", views.notification_read, name="notification_read"),
     path("notifications/push/subscribe/", views.push_subscribe, name="notification_push_subscribe"),
     path("settings/notifications/", views.notification_settings, name="notification_settings"),
+    path("portal/notifications/", views.portal_notifications, name="portal_notifications"),
 ]

@@ -32,6 +32,7 @@ from messaging.models import (
     PushSubscription,
 )
 from messaging.notify import ALWAYS_CHANNELS, sms_configured, user_timezone, vapid_configured
+from patients.shell import portal_page
 
 
 def _inbox(user):
@@ -233,3 +234,10 @@ def push_subscribe(request: HttpRequest) -> JsonResponse:
         "user": request.user, "p256dh": p256dh, "auth": auth,
         "user_agent": request.headers.get("User-Agent", "")[:300]})
     return JsonResponse({"ok": True}, status=201)
+
+
+@portal_page
+def portal_notifications(request: HttpRequest, patient) -> HttpResponse:
+    """The portal's notification settings page."""
+    return render(request, "portal/notifications.html",
+                  {"patient": patient, "portal_nav": "notifications", **notification_settings_context(request)})

@@ -9,7 +9,6 @@ urlpatterns = [
     path("portal/care-team/", portal_views.portal_care_team, name="portal_care_team"),
     path("portal/care-team/<uuid:link_id>/withdraw/", portal_views.portal_care_team_withdraw,
          name="portal_care_team_withdraw"),
-    path("portal/notifications/", portal_views.portal_notifications, name="portal_notifications"),
     # Staff: a patient's care team and portal invitation (patients:update on that patient).
     path("patients/<uuid:patient_id>/care-team/add/", care_team_views.care_team_add, name="care_team_add"),
     path("patients/<uuid:patient_id>/care-team/<uuid:link_id>/<slug:action>/", care_team_views.care_team_act,

@@ -10,35 +10,20 @@ through the services, which audit them.
 from __future__ import annotations
 
 import copy
-from functools import wraps
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mahalo import access, audit
+from mahalo import audit
 from mahalo.models import StaffMember
 from patients import care_team
 from patients.models import CareTeamLink, Patient
 from patients.services import patient_update
-
-
-def portal_page(view):
-    """Logged-in patients only; the view receives their own Patient."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        patient = access.patient_of(request.user)
-        if patient is None or access.is_staff_user(request.user):
-            raise Http404
-        return view(request, patient, *args, **kwargs)
-
-    return wrapped
+from patients.shell import portal_page
 
 
 def _audit_read(request, patient: Patient, page: str) -> None:
@@ -227,10 +212,3 @@ def portal_care_team_withdraw(request: HttpRequest, patient: Patient, link_id) -
 
 
 # --- Notifications ----------------------------------------------------------------
-
-@portal_page
-def portal_notifications(request: HttpRequest, patient: Patient) -> HttpResponse:
-    from messaging.notification_views import notification_settings_context
-
-    return render(request, "portal/notifications.html",
-                  {"patient": patient, "portal_nav": "notifications", **notification_settings_context(request)})

@@ -8,7 +8,6 @@ urlpatterns = [
     path("patients/new/", views.patient_create, name="patient_create"),
     path("patients/<uuid:patient_id>/", views.patient_detail, name="patient_detail"),
     path("patients/<uuid:patient_id>/timeline/", views.patient_timeline, name="patient_timeline"),
-    path("patients/<uuid:patient_id>/visits/", views.patient_visits, name="patient_visits"),
     path("patients/<uuid:patient_id>/edit/", views.patient_edit, name="patient_edit"),
     path("patients/<uuid:patient_id>/status/", views.patient_status, name="patient_status"),
     path("", include("patients.import_urls")),

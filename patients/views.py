@@ -12,12 +12,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clinical.alert_chart import chart_alerts_context
 from mahalo import access, audit
 from mahalo.decorators import permission_required
 from mahalo.exports import stream_csv
 from mahalo.shell import current_program
-from patients import care_team, registry, services, timeline
+from patients import registry, services, shell, timeline
 from patients.forms import PatientForm
 from patients.models import Patient, PatientFlag, Program
 
@@ -132,35 +131,13 @@ def patient_status(request: HttpRequest, patient_id) -> HttpResponse:
     return redirect("patient_detail", patient.pk)
 
 
-TABS = [("overview", "Overview"), ("timeline", "Timeline"), ("wearables", "Wearables"), ("visits", "Visits"),
-        ("vitals", "Vitals"), ("labs", "Labs"), ("recommendations", "Recommendations"), ("rpm", "RPM")]
-
-
-def _chart(request, patient, tab: str, context: dict) -> HttpResponse:
-    context.update({
-        "patient": patient,
-        "tab": tab,
-        "tabs": TABS,
-        "flags": list(patient.flags.all()),
-        "can_update": access.can(request.user, "patients", "update"),
-        "can_message": access.can(request.user, "messaging", "read"),
-        **care_team.care_team_context(request, patient),
-        **chart_alerts_context(request, patient),  # open alerts on top of every tab
-    })
-    if request.htmx and request.headers.get("HX-Target") == "chart-main":
-        return render(request, "patients/_chart_main.html", context)
-    return render(request, "patients/detail.html", context)
-
-
 @vary_on_headers("HX-Request", "HX-Target")
 @permission_required("patients", "read")
 def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.patient_for_request(request, patient_id)
-    enrollments = patient.enrollments.select_related("program", "enrolled_by").order_by("-started_at")
-    from scheduling.chart import next_visits
-
-    next_visit = next_visits([patient.pk]).get(patient.pk)
-    return _chart(request, patient, "overview", {"enrollments": enrollments, "next_visit": next_visit})
+    context = {"enrollments": patient.enrollments.select_related("program", "enrolled_by").order_by("-started_at")}
+    context["overview_facts"] = shell.blocks(shell.OVERVIEW, request, patient, context)  # registered by apps
+    return shell.render_chart(request, patient, "overview", context)
 
 
 @vary_on_headers("HX-Request", "HX-Target")
@@ -180,14 +157,4 @@ def patient_timeline(request: HttpRequest, patient_id) -> HttpResponse:
     context = {"entries": entries, "cursor": cursor.isoformat() if cursor else ""}
     if request.htmx and request.headers.get("HX-Target") == "timeline-more":
         return render(request, "patients/tab_timeline.html#entries", {**context, "patient": patient})
-    return _chart(request, patient, "timeline", context)
-
-
-@vary_on_headers("HX-Request", "HX-Target")
-@permission_required("patients", "read")
-def patient_visits(request: HttpRequest, patient_id) -> HttpResponse:
-    """The Visits tab: upcoming and past visits and open requests (scheduling app)."""
-    from scheduling.chart import visits_tab_context
-
-    patient = access.patient_for_request(request, patient_id)  # audited read
-    return _chart(request, patient, "visits", visits_tab_context(request, patient))
+    return shell.render_chart(request, patient, "timeline", context)

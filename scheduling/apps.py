@@ -7,5 +7,19 @@ class SchedulingConfig(AppConfig):
     verbose_name = "Scheduling and telehealth"
 
     def ready(self):
-        # Visits appear on the patient's chart timeline.
-        from scheduling import chart  # noqa: F401
+        # What the frame, the chart and the portal show of scheduling (mahalo/shell.py, patients/shell.py).
+        # Importing scheduling.chart also registers the visits timeline source.
+        from mahalo import shell as frame
+        from patients import shell
+        from scheduling import chart
+
+        frame.register_nav(frame.NavItem("Schedule", "schedule", "/schedule/", order=30,
+                                         permission=("scheduling", "read")))
+        frame.register_today(frame.TodayItem("visits_today", "Visits today", "schedule", order=20,
+                                             permission=("scheduling", "read"), count=chart.visits_today,
+                                             query="?view=day"))
+        shell.register_tab(shell.Tab("visits", "Visits", 30, "patient_visits", "patients/tab_visits.html"))
+        shell.register_overview(shell.Header("next_visit", "scheduling/_overview_visit.html",
+                                             chart.next_visit_context, order=20))
+        shell.register_portal_page(shell.PortalPage("visits", "Visits", 30, "portal_visits",
+                                                    also_current=("calendar",)))

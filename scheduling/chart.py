@@ -55,3 +55,17 @@ def next_visits(patient_ids) -> dict:
                                  starts_at__gte=timezone.now())
             .values("patient_id").annotate(first=Min("starts_at")).values_list("patient_id", "first"))
     return dict(rows)
+
+
+def next_visit_context(request, patient) -> dict:
+    return {"next_visit": next_visits([patient.pk]).get(patient.pk)}
+
+
+def visits_today(user) -> int:
+    """The staff member's own visits today, in their current (program) time zone."""
+    staff = access.staff_of(user)
+    if staff is None:
+        return 0
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    return Visit.objects.filter(staff=staff, starts_at__gte=start, starts_at__lt=start + timezone.timedelta(days=1),
+                                status__in=Visit.UPCOMING + (Visit.Status.COMPLETED,)).count()

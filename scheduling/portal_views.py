@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from mahalo import access, audit
-from patients.portal_views import portal_page
+from patients.shell import portal_page
 from scheduling import calendars, services, slots, telehealth
 from scheduling.forms import CancelForm, EventForm, SelfBookForm, VisitRequestForm
 from scheduling.manage_views import feeds_context

@@ -3,6 +3,7 @@ from django.urls import path
 from scheduling import manage_views, portal_views, views
 
 urlpatterns = [
+    path("patients/<uuid:patient_id>/visits/", views.patient_visits, name="patient_visits"),
     # Staff
     path("schedule/", views.schedule, name="schedule"),
     path("schedule/book/", views.book, name="schedule_book"),

@@ -22,7 +22,8 @@ from django.views.decorators.vary import vary_on_headers
 from mahalo import access, audit
 from mahalo.decorators import permission_required
 from mahalo.models import Role, StaffMember
-from scheduling import grid, services, slots, telehealth
+from patients import shell
+from scheduling import chart, grid, services, slots, telehealth
 from scheduling.forms import CancelForm, StaffBookForm, TransitionForm
 from scheduling.models import Availability, Slot, Visit, VisitRequest
 
@@ -363,3 +364,11 @@ def visit_reschedule(request: HttpRequest, visit_id) -> HttpResponse:
         return render(request, "scheduling/_slot_picker.html", context)
     return render(request, "scheduling/reschedule.html", context,
                   status=400 if (form.errors or cancel.errors) else 200)
+
+
+@vary_on_headers("HX-Request", "HX-Target")
+@permission_required("patients", "read")
+def patient_visits(request: HttpRequest, patient_id) -> HttpResponse:
+    """The chart's Visits tab: upcoming and past visits and open requests."""
+    patient = access.patient_for_request(request, patient_id)  # audited read
+    return shell.render_chart(request, patient, "visits", chart.visits_tab_context(request, patient))

@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from mahalo import access, audit
 from mahalo.decorators import permission_required
-from patients.portal_views import portal_page
+from patients.shell import portal_page
 from wearables import apple_health
 from wearables.apple_tasks import SOURCE, queue_import
 from wearables.models import AppleHealthImport, SyncLog

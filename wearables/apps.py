@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class WearablesConfig(AppConfig):
     name = "wearables"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # What the chart and the portal show of wearables (patients/shell.py).
+        from patients import shell
+
+        shell.register_tab(shell.Tab("wearables", "Wearables", 20, "patient_wearables",
+                                     "patients/tab_wearables.html", resource="wearables"))
+        shell.register_portal_page(shell.PortalPage("devices", "Devices", 70, "portal_devices"))

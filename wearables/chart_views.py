@@ -1,6 +1,6 @@
 """The patient chart's Wearables tab (/patients/<uuid>/wearables/) and its "Sync now".
 
-The tab renders inside the chart shell of patients.views (`_chart`): the full page,
+The tab renders inside the chart shell of patients.shell (`render_chart`): the full page,
 or only #chart-main for HTMX tab and range switches. Everything on it comes from a
 fixed number of queries, whatever the range or the number of sources.
 """
@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from mahalo import access, audit
 from mahalo.decorators import permission_required
-from patients.views import _chart
+from patients import shell
 from wearables import charts, daily
 from wearables.models import Connection, SyncFailure, SyncLog
 from wearables.sync import queue_sync
@@ -190,7 +190,7 @@ def patient_wearables(request: HttpRequest, patient_id) -> HttpResponse:
     context = wearables_context(patient, days)
     context["can_sync"] = access.can(request.user, "wearables", "update")
     context["can_upload"] = access.can(request.user, "wearables", "write")
-    return _chart(request, patient, "wearables", context)
+    return shell.render_chart(request, patient, "wearables", context)
 
 
 @require_POST

@@ -20,7 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from patients.portal_views import portal_page
+from patients.shell import portal_page
 from wearables import providers, services
 from wearables.providers.base import ProviderError
 

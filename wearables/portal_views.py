@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from mahalo import audit
-from patients.portal_views import portal_page
+from patients.shell import portal_page
 from wearables import providers, services
 from wearables.models import Connection, Provider
 
