@@ -19,6 +19,7 @@ from django.db import transaction
 
 from mahalo.models import FeatureFlag, ProgramAssignment, ProgramSetting, Project, ProjectSetting, StaffMember, User
 from mahalo.services import project_ensure_default_roles
+from mahalo.signals import demo_seeded
 from patients.care_team import care_team_add, care_team_request
 from patients.models import Patient, PatientFlag, Program, ProgramEnrollment
 
@@ -292,4 +293,7 @@ def seed(password: str) -> dict:
     from clinical.rpm_demo import seed_rpm
 
     seed_rpm(demo)  # RPM episodes and this month's logged time
+    # Apps above the core add their demo data from a receiver (nutrition, assessments, care, ...).
+    demo_seeded.send(sender=None, demo=demo, other=other, cardiac=cardiac, metabolic=metabolic, general=general,
+                     kai=kai, lead=lead, cardio=cardio, dietitian=dietitian)
     return {"patients": n_demo + 1, "other_patients": n_other}
