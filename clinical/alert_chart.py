@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Exists, OuterRef
+
 from clinical.alert_views import SEVERITY_ORDER
 from clinical.models import Alert
 from mahalo import access
@@ -35,3 +37,17 @@ def _alert_entries(patient, before, limit):
         out.append(timeline.Entry(a.closed_at, "alert", f"Alert {a.get_status_display().lower()}: {a.title}",
                                   a.closed_note, who))
     return out
+
+
+def open_alert_counts(patient_ids) -> dict:
+    """{patient id: open alerts} for one registry page, in one grouped query. (A correlated
+    subquery on the list query ran once per row skipped by OFFSET: deep pages paid for every row.)"""
+    return dict(Alert.objects.filter(patient_id__in=list(patient_ids), status__in=Alert.OPEN)
+                .order_by().values("patient_id").annotate(n=Count("pk")).values_list("patient_id", "n"))
+
+
+def has_open_alerts(queryset, value: str):
+    """Registry filter `alerts=open`: patients with at least one open alert (one correlated EXISTS)."""
+    if value != "open":
+        raise ValueError("Unknown alert filter.")
+    return queryset.filter(Exists(Alert.objects.filter(patient=OuterRef("pk"), status__in=Alert.OPEN).order_by()))

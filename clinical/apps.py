@@ -23,10 +23,10 @@ class ClinicalConfig(AppConfig):
     @staticmethod
     def register_pages():
         """What the frame, the chart and the portal show of clinical (mahalo/shell.py, patients/shell.py)."""
-        from clinical.alert_chart import chart_alerts_context
+        from clinical.alert_chart import chart_alerts_context, has_open_alerts, open_alert_counts
         from clinical.alerting import open_alert_count
         from mahalo import shell as frame
-        from patients import shell
+        from patients import registry, shell
 
         frame.register_nav(frame.NavItem("Alerts", "alert_queue", "/alerts/", order=20,
                                          permission=("clinical", "read"), badge=open_alert_count,
@@ -35,6 +35,10 @@ class ClinicalConfig(AppConfig):
                                          permission=("reports", "read")))
         frame.register_today(frame.TodayItem("open_alerts", "Open alerts", "alert_queue", order=10,
                                              permission=("clinical", "read"), count=open_alert_count))
+        registry.register_column(registry.Column("alerts", "Open alerts", 10, open_alert_counts,
+                                                 "clinical/_registry_alerts.html", lambda n: n or 0))
+        registry.register_filter(registry.Filter("alerts", "Alerts", (("open", "Has open alerts"),),
+                                                 has_open_alerts))
         shell.register_header(shell.Header("alerts", "clinical/_chart_alerts.html", chart_alerts_context))
         shell.register_overview(shell.Header("alerts", "clinical/_overview_alerts.html", chart_alerts_context,
                                              order=10))

@@ -5,9 +5,11 @@ filter means the same thing everywhere. Everything starts from the gate's
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Q, QuerySet
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -16,7 +18,7 @@ from mahalo import access
 from mahalo.models import StaffMember
 from patients.models import CareTeamLink, Patient, PatientFlag
 
-FILTER_KEYS = ("q", "program", "status", "flag", "care_team", "no_data_days", "alerts", "sort")
+FILTER_KEYS = ("q", "program", "status", "flag", "care_team", "no_data_days", "sort")
 SORTS = {
     "name": ("last_name", "first_name"),
     "-name": ("-last_name", "-first_name"),
@@ -29,6 +31,61 @@ SORTS = {
     "-created": ("-created_at",),
 }
 MAX_NO_DATA_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Column:
+    """A registry column another app contributes (open alerts, next appointment).
+
+    `values(patient_ids)` answers {patient id: value} for one page (or one export
+    chunk) in one query, so the list's query count stays constant; `cell` is the
+    template of the <td> (it gets `value` and `row`); `export(value)` is the CSV text."""
+
+    key: str
+    label: str
+    order: int
+    values: Callable[[list], dict]
+    cell: str
+    export: Callable[[object], str] = str
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A registry filter another app contributes: a <select> of `choices`;
+    `apply(queryset, value)` narrows the gate's patients or raises ValueError(message)."""
+
+    key: str
+    label: str
+    choices: tuple[tuple[str, str], ...]
+    apply: Callable[[QuerySet, str], QuerySet]
+
+
+EXTRA_COLUMNS: dict[str, Column] = {}
+EXTRA_FILTERS: dict[str, Filter] = {}
+
+
+def register_column(column: Column) -> Column:
+    EXTRA_COLUMNS[column.key] = column
+    return column
+
+
+def register_filter(flt: Filter) -> Filter:
+    EXTRA_FILTERS[flt.key] = flt
+    return flt
+
+
+def _extra_columns() -> list[Column]:
+    return sorted(EXTRA_COLUMNS.values(), key=lambda c: (c.order, c.key))
+
+
+def filter_fields(filters: dict, errors: dict) -> list[dict]:
+    """The registered filters as the page's form shows them."""
+    return [{"key": f.key, "label": f.label, "choices": f.choices, "value": filters.get(f.key, ""),
+             "error": errors.get(f.key, "")} for f in EXTRA_FILTERS.values()]
+
+
+def filter_keys() -> tuple[str, ...]:
+    return FILTER_KEYS + tuple(EXTRA_FILTERS)
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -53,7 +110,7 @@ def filter_patients(user, params, *, focus=None) -> tuple[QuerySet[Patient], dic
     `focus` is the staff member's current program (the program switcher): used
     when no program filter is given."""
     qs = access.patients_for(user)
-    f = {k: (params.get(k) or "").strip() for k in FILTER_KEYS}
+    f = {k: (params.get(k) or "").strip() for k in filter_keys()}
     errors: dict[str, str] = {}
 
     if f["program"]:
@@ -95,11 +152,12 @@ def filter_patients(user, params, *, focus=None) -> tuple[QuerySet[Patient], dic
             since = timezone.now() - timedelta(days=days)
             qs = qs.filter(Q(last_data_at__isnull=True) | Q(last_data_at__lt=since))
 
-    if f["alerts"]:
-        if f["alerts"] == "open":
-            qs = qs.filter(Exists(_open_alerts()))
-        else:
-            errors["alerts"] = "Unknown alert filter."
+    for key, flt in EXTRA_FILTERS.items():
+        if f[key]:
+            try:
+                qs = flt.apply(qs, f[key])
+            except ValueError as exc:
+                errors[key] = str(exc)
 
     for term in f["q"].upper().split():
         qs = qs.filter(search_text__contains=term)
@@ -130,13 +188,6 @@ def with_list_columns(qs: QuerySet[Patient]) -> QuerySet[Patient]:
     )
 
 
-def _open_alerts():
-    """Open alerts of the outer patient (one correlated subquery: constant query count)."""
-    from clinical.models import Alert
-
-    return Alert.objects.filter(patient=OuterRef("pk"), status__in=Alert.OPEN).order_by()
-
-
 FLAG_LABELS = dict(PatientFlag.Flag.choices)
 
 
@@ -149,39 +200,24 @@ def flags_by_patient(patients) -> dict:
     return out
 
 
+def extra_values(patients) -> dict:
+    """{column key: {patient id: value}} for the registered columns: one query each per page."""
+    ids = [p.pk for p in patients]
+    return {c.key: (c.values(ids) if ids else {}) for c in _extra_columns()}
+
+
 def list_rows(patients) -> list[dict]:
     patients = list(patients)
     flags = flags_by_patient(patients)
-    nexts = next_visits(patients)
-    _set_open_alerts(patients)
-    return [list_row(p, flags.get(p.pk, []), nexts.get(p.pk)) for p in patients]
+    extra = extra_values(patients)
+    return [list_row(p, flags.get(p.pk, []), extra) for p in patients]
 
 
-def _set_open_alerts(patients) -> None:
-    """Open-alert counts of one page, in one grouped query. (A correlated subquery on the
-    list query ran once per row skipped by OFFSET: deep pages paid for every row before.)"""
-    from clinical.models import Alert
-
-    counts = dict(Alert.objects.filter(patient_id__in=[p.pk for p in patients], status__in=Alert.OPEN)
-                  .order_by().values("patient_id").annotate(n=Count("pk")).values_list("patient_id", "n"))
-    for p in patients:
-        p.open_alerts = counts.get(p.pk, 0)
+BASE_EXPORT_HEADER = ["Name", "MRN", "Age", "Program", "Status", "Flags", "Phone", "Email", "Last data received"]
 
 
-def next_visits(patients) -> dict:
-    """{patient id: start of the next live visit}: one query per page (scheduling app)."""
-    from scheduling.chart import next_visits as scheduled
-
-    return scheduled([p.pk for p in patients]) if patients else {}
-
-
-def _when(at) -> str:
-    local = timezone.localtime(at) if at else None
-    return f"{local:%b} {local.day}, {local:%H:%M}" if local else ""
-
-
-EXPORT_HEADER = ["Name", "MRN", "Age", "Program", "Status", "Flags", "Phone", "Email", "Last data received",
-                 "Open alerts", "Next appointment"]
+def export_header() -> list[str]:
+    return BASE_EXPORT_HEADER + [c.label for c in _extra_columns()]
 
 
 def export_rows(qs: QuerySet[Patient], chunk: int = 500):
@@ -197,34 +233,31 @@ def export_rows(qs: QuerySet[Patient], chunk: int = 500):
 
 def _export_batch(patients):
     flags = flags_by_patient(patients) if patients else {}
-    nexts = next_visits(patients)
-    _set_open_alerts(patients)
+    extra = extra_values(patients)
     for p in patients:
-        yield export_row(p, flags.get(p.pk, []), nexts.get(p.pk))
+        yield export_row(p, flags.get(p.pk, []), extra)
 
 
-def export_row(p: Patient, flags: list[str], next_at=None) -> list:
+def export_row(p: Patient, flags: list[str], extra: dict) -> list:
     """One CSV row: the registry table's columns, in its order (contact split in two)."""
     return [
         f"{p.last_name}, {p.first_name}", p.mrn, "" if p.age is None else p.age, p.program.name,
         p.get_status_display(), "; ".join(FLAG_LABELS[f] for f in flags),
         p.phone_e164 or "", p.email,
         timezone.localtime(p.last_data_at).strftime("%Y-%m-%d %H:%M") if p.last_data_at else "",
-        getattr(p, "open_alerts", ""), timezone.localtime(next_at).strftime("%Y-%m-%d %H:%M") if next_at else "",
-    ]
+    ] + [c.export(extra[c.key].get(p.pk)) for c in _extra_columns()]
 
 
 # Registry table columns: (key, label, sort key toggled by a click or None).
 COLUMNS = [("name", "Name", "name"), ("age", "Age", "age"), ("program", "Program", "program"),
-           ("status", "Status", "status"), ("contact", "Contact", None), ("last_data", "Last data", "-last_data"),
-           ("alerts", "Open alerts", None), ("next_visit", "Next appointment", None)]
+           ("status", "Status", "status"), ("contact", "Contact", None), ("last_data", "Last data", "-last_data")]
 
 
 def column_headers(current_sort: str, base_query: str) -> list[dict]:
     """Header cells with their sort links: a click sorts by the column, a second click reverses."""
     out = []
     active = current_sort or "name"
-    for key, label, sort in COLUMNS:
+    for key, label, sort in COLUMNS + [(c.key, c.label, None) for c in _extra_columns()]:
         cell = {"key": key, "label": label, "url": "", "sorted": ""}
         if sort:
             plain = sort.lstrip("-")
@@ -237,11 +270,12 @@ def column_headers(current_sort: str, base_query: str) -> list[dict]:
     return out
 
 
-def list_row(p: Patient, flags: list[str], next_at=None) -> dict:
+def list_row(p: Patient, flags: list[str], extra: dict) -> dict:
     """A registry row, formatted once in Python (the template only prints it: 50 rows a page)."""
     from mahalo.templatetags.mahalo import phone_from_e164
 
     return {
+        "id": p.pk,
         "url": f"/patients/{p.pk}/",
         "name": f"{p.last_name}, {p.first_name}",
         "preferred": p.preferred_name if p.preferred_name != p.first_name else "",
@@ -254,7 +288,6 @@ def list_row(p: Patient, flags: list[str], next_at=None) -> dict:
         "phone": phone_from_e164(p.phone_e164),
         "email": p.email,
         "last_data": f"{timesince(p.last_data_at)} ago" if p.last_data_at else "",
-        "next_visit": _when(next_at),
-        "alerts": getattr(p, "open_alerts", 0),
-        "alerts_url": f"/alerts/?patient={p.pk}",
+        "extra": [(c.cell, extra[c.key].get(p.pk)) for c in _extra_columns()],
+        "values": {c.key: extra[c.key].get(p.pk) for c in _extra_columns()},
     }

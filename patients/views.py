@@ -41,6 +41,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         "columns": registry.column_headers(filters["sort"], sort_query.urlencode()),
         "filters": filters,
         "errors": errors,
+        "extra_filters": registry.filter_fields(filters, errors),
         "focus": focus,
         "programs": access.program_list(request.user),
         "statuses": Patient.Status.choices,
@@ -59,7 +60,7 @@ def patient_export(request: HttpRequest) -> HttpResponse:
     qs, filters, errors = registry.filter_patients(request.user, request.GET, focus=current_program(request))
     audit.record(request=request, action="export", resource="patients",
                  metadata={"filters": {k: v for k, v in filters.items() if v}, "count": qs.count()})
-    return stream_csv(registry.EXPORT_HEADER, registry.export_rows(qs), f"patients-{timezone.localdate():%Y%m%d}.csv")
+    return stream_csv(registry.export_header(), registry.export_rows(qs), f"patients-{timezone.localdate():%Y%m%d}.csv")
 
 
 @permission_required("patients", "write")

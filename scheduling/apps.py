@@ -10,7 +10,7 @@ class SchedulingConfig(AppConfig):
         # What the frame, the chart and the portal show of scheduling (mahalo/shell.py, patients/shell.py).
         # Importing scheduling.chart also registers the visits timeline source.
         from mahalo import shell as frame
-        from patients import shell
+        from patients import registry, shell
         from scheduling import chart
 
         frame.register_nav(frame.NavItem("Schedule", "schedule", "/schedule/", order=30,
@@ -18,6 +18,8 @@ class SchedulingConfig(AppConfig):
         frame.register_today(frame.TodayItem("visits_today", "Visits today", "schedule", order=20,
                                              permission=("scheduling", "read"), count=chart.visits_today,
                                              query="?view=day"))
+        registry.register_column(registry.Column("next_visit", "Next appointment", 20, chart.next_visits,
+                                                 "scheduling/_registry_next_visit.html", chart.export_time))
         shell.register_tab(shell.Tab("visits", "Visits", 30, "patient_visits", "patients/tab_visits.html"))
         shell.register_overview(shell.Header("next_visit", "scheduling/_overview_visit.html",
                                              chart.next_visit_context, order=20))

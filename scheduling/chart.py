@@ -69,3 +69,8 @@ def visits_today(user) -> int:
     start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
     return Visit.objects.filter(staff=staff, starts_at__gte=start, starts_at__lt=start + timezone.timedelta(days=1),
                                 status__in=Visit.UPCOMING + (Visit.Status.COMPLETED,)).count()
+
+
+def export_time(at) -> str:
+    """A registry CSV cell: local time, or empty."""
+    return timezone.localtime(at).strftime("%Y-%m-%d %H:%M") if at else ""

@@ -368,6 +368,6 @@ def test_registry_next_appointment_costs_the_same_queries_for_any_page_size(worl
     _, one = run([world.me.pk])
     rows, many = run([p.pk for p in world.cardiac_patients + world.metabolic_patients])
     assert one == many
-    shown = {r["url"]: r["next_visit"] for r in rows}
+    shown = {r["url"]: r["values"]["next_visit"] for r in rows}
     assert shown[f"/patients/{world.me.pk}/"] and shown[f"/patients/{world.cardiac_patients[2].pk}/"]
     assert sum(1 for v in shown.values() if v) == 2
