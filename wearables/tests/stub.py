@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-# The repository sits beside ../shared (DEVELOPERS.md, and CI's clean clone).
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "wearables"
+# Published provider payloads live in the repository (fixtures/README.md: sources, licences).
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def fixture(name: str):
