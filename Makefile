@@ -52,7 +52,7 @@ e2e: install
 
 # Every check CI runs besides the tests. Each step runs even when an earlier one failed
 # (so one run lists every problem); the target fails if any did.
-lint: install
+lint: install var
 	@status=0; \
 	echo "== ruff"; $(PY) -m ruff check . || status=1; \
 	echo "== layer contract (.importlinter)"; $(VENV)/bin/lint-imports --no-cache || status=1; \
