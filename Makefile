@@ -1,19 +1,31 @@
-# Mahalo Health. `make run` for a laptop demo, `make test` for the suite.
+# Mahalo Health. `make run` for a laptop demo, `make test` for the suite, `make lint` for every check CI runs.
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Modules may grow to this many lines; past it they become a package (DESIGN.md "Inside an app").
+MAX_MODULE_LINES ?= 800
 
-.PHONY: install run test test-fast e2e lint bench migrate seed worker beat clean
+.PHONY: install install-prod run test test-fast e2e lint lint-size bench migrate seed worker beat clean
 
+# Development: runtime pins plus test and tooling packages (requirements-dev.txt includes requirements.txt).
 install: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip check
+	touch $(STAMP)
+
+# Production: what the servers run, nothing else (no stamp: a later `make install` still adds the dev tools).
+install-prod:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	touch $(STAMP)
+	$(PY) -m pip check
 
 var:
 	mkdir -p var
@@ -38,9 +50,24 @@ test-fast: install
 e2e: install
 	$(PY) -m pytest -m e2e
 
-lint: install
-	$(PY) -m ruff check .
-	$(PY) manage.py makemigrations --check --dry-run
+# Every check CI runs besides the tests. Each step runs even when an earlier one failed
+# (so one run lists every problem); the target fails if any did.
+lint: install var
+	@status=0; \
+	echo "== ruff"; $(PY) -m ruff check . || status=1; \
+	echo "== layer contract (.importlinter)"; $(VENV)/bin/lint-imports --no-cache || status=1; \
+	echo "== the one gate (check_gate)"; $(PY) manage.py check_gate || status=1; \
+	echo "== migrations"; $(PY) manage.py makemigrations --check --dry-run || status=1; \
+	echo "== system checks"; $(PY) manage.py check || status=1; \
+	echo "== module size (max $(MAX_MODULE_LINES) lines)"; $(MAKE) --no-print-directory lint-size || status=1; \
+	exit $$status
+
+# Modules past the limit, migrations, tests and benchmarks excepted (they are data and scripts).
+lint-size:
+	@over=$$(git ls-files --cached --others --exclude-standard '*.py' | grep -Ev '(^|/)(migrations|tests)/|(^|/)(test_[^/]*|conftest)\.py$$|^bench/' \
+		| xargs -r wc -l | awk -v max=$(MAX_MODULE_LINES) '$$2 != "total" && $$1 > max {print "  " $$2 ": " $$1 " lines"}'); \
+	if [ -n "$$over" ]; then echo "Modules over $(MAX_MODULE_LINES) lines (split them into a package):"; echo "$$over"; exit 1; fi; \
+	echo "No module over $(MAX_MODULE_LINES) lines."
 
 bench: install
 	$(PY) bench/run.py

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 SIZES_MB = (20, 50, 200)
 OUT_DIR = Path(tempfile.gettempdir()) / "mahalo_bench_apple"
 RESULTS = ROOT / "bench" / "results" / "apple_health.json"
-FIXTURE = Path("/work/shared/fixtures/wearables/apple_health/export.xml")
+FIXTURE = ROOT / "wearables" / "tests" / "fixtures" / "apple_health" / "export.xml"
 
 Q = "HKQuantityTypeIdentifier"
 WATCH = ('sourceName="Kai’s Apple Watch" sourceVersion="10.1" device="&lt;&lt;HKDevice: 0x{addr:x}&gt;, '

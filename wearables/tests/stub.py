@@ -1,5 +1,5 @@
 """A real HTTP server on 127.0.0.1 that plays a provider: OAuth token endpoint and
-data endpoints, replaying the shared fixture payloads. Tests script it per path
+data endpoints, replaying the published fixture payloads. Tests script it per path
 (queues of responses: 429 then 200, 401 then 200, pages...) and read back every
 request it received. No function of ours is faked: the connector speaks HTTP to it.
 """
@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-# The repository sits beside ../shared (DEVELOPERS.md, and CI's clean clone).
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "wearables"
+# Published provider payloads live in the repository (fixtures/README.md: sources, licences).
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def fixture(name: str):

@@ -21,7 +21,7 @@ from clinical.models import Observation
 from wearables import apple_health, apple_tasks
 from wearables.models import AppleHealthImport, Connection, DailyMetric, SyncFailure, SyncLog
 
-FIXTURES = Path("/work/shared/fixtures/wearables/apple_health")
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "apple_health"
 FR = FIXTURES / "export.xml"
 EN = FIXTURES / "export_en_us.xml"
 

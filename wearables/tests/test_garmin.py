@@ -1,7 +1,7 @@
 """Garmin end to end against a local stub speaking the Health API: OAuth 2 with PKCE,
 windowed pull (<= 24 h), signed push webhooks, ping callbacks, replay, unknown users.
 
-No public Garmin payloads exist in shared/fixtures; the summaries below use the
+No public Garmin payloads exist in wearables/tests/fixtures; the summaries below use the
 field names of Garmin's Health API summary specifications (WEARABLES.md)."""
 
 import base64

@@ -1,5 +1,5 @@
-"""Oura v2 end to end against a local stub speaking Oura's protocol with the shared
-fixtures (shared/fixtures/wearables/oura): OAuth connect (no PKCE, credentials in the
+"""Oura v2 end to end against a local stub speaking Oura's protocol with the published
+fixtures (wearables/tests/fixtures/oura): OAuth connect (no PKCE, credentials in the
 body), sync into daily values and units, paging by next_token, 429 + retry-after,
 401 + refresh with single-use rotating refresh tokens, refresh failure, malformed
 records (the published filler SpO2 of 0 included), idempotency."""

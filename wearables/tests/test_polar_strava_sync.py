@@ -1,6 +1,6 @@
 """Polar AccessLink v3 and Strava v3 end to end against the local stub.
 
-No public sample payloads exist for either (shared/fixtures has none): the stub
+No public sample payloads exist for either (wearables/tests/fixtures has none): the stub
 payloads below are built from the field names and shapes of the providers' documented
 examples (Polar AccessLink reference: exercise, daily activity, nightly recharge;
 Strava reference: SummaryActivity of GET /athlete/activities, token response). The

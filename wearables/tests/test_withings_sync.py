@@ -1,6 +1,6 @@
 """Withings end to end against a local stub speaking Withings' protocol (HTTP 200 with
 a `{"status": N, "body": ...}` envelope, form-encoded POSTs with `action=`), replaying
-the real getmeas capture in shared/fixtures/wearables/withings/getmeas.json: OAuth
+the real getmeas capture in wearables/tests/fixtures/withings/getmeas.json: OAuth
 connect, values × 10^unit into canonical units, BP pairs as one observation, offset
 paging, status 601 (rate limit), status 401 (refresh), refresh refused, malformed
 groups, idempotency."""
