@@ -20,7 +20,7 @@ from mahalo.tests.factories import staff
 from mahalo.tests.security import NUL_500, TYPE_500, tmp_media  # noqa: F401 (tmp_media: a fixture, found by name)
 from patients import care_team
 from patients.models import CareTeamLink, Patient, PatientImport
-from patients.tests.factories import PatientFactory
+from patients.tests.factories import PatientFactory, PatientImportFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("tmp_media")]
 
@@ -313,8 +313,7 @@ def test_portal_profile_cannot_change_identity_or_program(world, login):
 
 @pytest.fixture
 def lead_import(world):
-    return PatientImport.objects.create(project=world.project, created_by=world.lead, original_name="a.csv",
-                                        status=PatientImport.Status.VALIDATED)
+    return PatientImportFactory(created_by=world.lead, status=PatientImport.Status.VALIDATED)
 
 
 def test_import_job_of_other_user_or_tenant_is_404(world, login, lead_import):
