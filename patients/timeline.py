@@ -79,6 +79,8 @@ def _edits(patient, before, limit):
     )
     labels = {f.name: str(f.verbose_name).capitalize() for f in Patient._meta.fields}
     records = records[:limit]
+    if not records:  # a cursor older than the record: nothing to compare (zip below needs one record)
+        return []
     predecessor = None
     if records and records[-1].history_type != "+":
         predecessor = (patient.history.filter(history_date__lte=records[-1].history_date)

@@ -1,209 +1,17 @@
-"""Security review: concrete cross-tenant, cross-program and cross-patient attacks through HTTP.
-
-Each test is one attempt an attacker (a clinician of another program, another tenant's
-admin, a role without the permission, or another patient) could make. Tests
-marked security_fixed document findings of the review that the app now fixes.
+"""Security review of the core app: home, program switch, API authentication,
+the audit log, the admin of tenants' staff, roles and settings, and tenant
+deactivation. Concrete attacks through HTTP; see `mahalo/tests/security.py`.
+Patients', messaging's and other apps' routes have their own review beside their tests.
 """
 
-import io
-import uuid
-
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
-from PIL import Image
 
-from mahalo.models import StaffMember
-from messaging import threads
-from messaging.models import Attachment, Message, Notification
-from messaging.notify import notify
-from patients import care_team
-from patients.models import CareTeamLink, Patient, PatientImport
-from patients.tests.factories import PatientFactory
+from mahalo.tests.factories import staff
+from mahalo.tests.security import NUL_500
 
 pytestmark = pytest.mark.django_db
 
-ON_POSTGRES = connection.vendor == "postgresql"
-NUL_500 = pytest.mark.security_fixed  # was a 500 on PostgreSQL: NUL bytes now answer 400
-BAD_IDS = ["not-a-uuid", "1", "%00", "' OR 1=1 --", "0" * 200]
-
-
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path)
-    settings.STORAGES = {**settings.STORAGES,
-                         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
-
-
-def staff(user) -> StaffMember:
-    return StaffMember.objects.get(user=user)
-
-
-def png_bytes() -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (4, 4), (200, 30, 30)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-@pytest.fixture
-def my_thread(world):
-    """world.me (cardiac) <-> world.clinician (cardiac), with one message."""
-    thread = threads.thread_default_for(patient=world.me, staff=staff(world.clinician), actor=world.clinician)
-    threads.message_send(thread=thread, sender=world.clinician, body="SECRET-CARDIAC-NOTE")
-    return thread
-
-
-@pytest.fixture
-def metabolic_thread(world):
-    """A metabolic patient <-> world.other_clinician, with one message."""
-    patient = world.metabolic_patients[0]
-    thread = threads.thread_default_for(patient=patient, staff=staff(world.other_clinician),
-                                        actor=world.other_clinician)
-    threads.message_send(thread=thread, sender=world.other_clinician, body="SECRET-METABOLIC-NOTE")
-    return thread
-
-
-@pytest.fixture
-def foreign_thread(world):
-    """A thread of the other tenant's patient, with the outsider."""
-    patient = world.foreign_patients[0]
-    thread = threads.thread_default_for(patient=patient, staff=staff(world.outsider), actor=world.outsider)
-    threads.message_send(thread=thread, sender=world.outsider, body="SECRET-FOREIGN-NOTE")
-    return thread
-
-
-@pytest.fixture
-def other_patient_thread(world):
-    """Another cardiac patient (not world.me) <-> world.clinician."""
-    patient = world.cardiac_patients[1]
-    thread = threads.thread_default_for(patient=patient, staff=staff(world.clinician), actor=world.clinician)
-    threads.message_send(thread=thread, sender=world.clinician, body="SECRET-OTHER-PATIENT-NOTE")
-    return thread
-
-
-# --- Patient records (chart, edit, status) -----------------------------------------------
-
-@pytest.mark.parametrize("suffix", ["", "timeline/", "edit/", "messages/"])
-def test_chart_pages_of_other_program_and_other_tenant_are_404(world, login, suffix):
-    client = login(world.clinician)
-    for patient in (world.metabolic_patients[0], world.foreign_patients[0]):
-        r = client.get(f"/patients/{patient.pk}/{suffix}")
-        assert r.status_code == 404, (suffix, patient)
-        assert patient.last_name.encode() not in r.content
-
-
-def test_chart_htmx_fragment_of_other_program_is_404(world, login):
-    client = login(world.clinician)
-    r = client.get(f"/patients/{world.metabolic_patients[0].pk}/", HTTP_HX_REQUEST="true",
-                   HTTP_HX_TARGET="chart-main")
-    assert r.status_code == 404
-    r = client.get(f"/patients/{world.metabolic_patients[0].pk}/timeline/", HTTP_HX_REQUEST="true",
-                   HTTP_HX_TARGET="timeline-more")
-    assert r.status_code == 404
-
-
-def test_outsider_cannot_reach_any_patient_of_the_tenant(world, login):
-    client = login(world.outsider)
-    for patient in world.cardiac_patients[:2] + world.metabolic_patients[:1]:
-        assert client.get(f"/patients/{patient.pk}/").status_code == 404
-        assert client.post(f"/patients/{patient.pk}/status/", {"action": "archive"}).status_code == 404
-        assert client.post(f"/patients/{patient.pk}/edit/", {"first_name": "Pwned"}).status_code == 404
-    assert not Patient.objects.filter(first_name="Pwned").exists()
-    assert not Patient.objects.filter(project=world.project, status="archived").exists()
-
-
-def test_status_change_on_other_program_patient_is_404_and_unchanged(world, login):
-    target = world.metabolic_patients[0]
-    r = login(world.clinician).post(f"/patients/{target.pk}/status/", {"action": "archive"})
-    assert r.status_code == 404
-    target.refresh_from_db()
-    assert target.status == "active"
-
-
-def test_dietitian_cannot_write_patients(world, login):
-    client = login(world.dietitian)
-    target = world.metabolic_patients[0]
-    assert client.get(f"/patients/{target.pk}/").status_code == 200  # in scope, read-only role
-    assert client.get("/patients/new/").status_code == 403
-    assert client.post(f"/patients/{target.pk}/edit/", {"first_name": "X"}).status_code == 403
-    assert client.post(f"/patients/{target.pk}/status/", {"action": "archive"}).status_code == 403
-    assert client.get("/patients/import/").status_code == 403
-    assert client.post(f"/patients/{target.pk}/invite/").status_code == 403
-    target.refresh_from_db()
-    assert target.status == "active" and target.first_name != "X"
-
-
-def test_create_patient_with_other_program_or_foreign_program_is_refused(world, login):
-    client = login(world.clinician)
-    before = Patient.objects.count()
-    for program in (world.metabolic, world.other_program):
-        r = client.post("/patients/new/", {"program": program.pk, "first_name": "Evil", "last_name": "Twin",
-                                           "country": "US"})
-        assert r.status_code == 200  # the form again, with an error on program
-        assert "program" in r.context["form"].errors
-    assert Patient.objects.count() == before
-
-
-def test_create_form_offers_only_own_programs(world, login):
-    r = login(world.clinician).get("/patients/new/")
-    choices = {str(pk) for pk, _ in r.context["form"].fields["program"].choices}
-    assert str(world.cardiac.pk) in choices
-    assert str(world.metabolic.pk) not in choices and str(world.other_program.pk) not in choices
-
-
-def test_edit_cannot_move_patient_into_other_program_or_tenant(world, login):
-    target = world.cardiac_patients[1]
-    client = login(world.clinician)
-    for program in (world.metabolic, world.other_program):
-        r = client.post(f"/patients/{target.pk}/edit/", {"program": program.pk, "first_name": target.first_name,
-                                                         "last_name": target.last_name, "country": "US"})
-        assert r.status_code == 200 and "program" in r.context["form"].errors
-    target.refresh_from_db()
-    assert target.program_id == world.cardiac.pk and target.project_id == world.project.pk
-
-
 # --- Registry, export, filters --------------------------------------------------------------
-
-def test_registry_and_export_only_show_scope_even_with_tampered_program(world, login):
-    client = login(world.clinician)
-    for params in ({}, {"program": world.metabolic.pk}, {"program": world.other_program.pk}, {"status": "all"},
-                   {"care_team": staff(world.other_clinician).pk}):
-        r = client.get("/patients/", params)
-        assert r.status_code == 200
-        body = r.content.decode()
-        for p in world.metabolic_patients + world.foreign_patients:
-            assert str(p.pk) not in body
-        csv = b"".join(client.get("/patients/export.csv", params).streaming_content).decode()
-        for p in world.metabolic_patients + world.foreign_patients:
-            assert p.mrn not in csv or not p.mrn
-    r = client.get("/patients/", HTTP_HX_REQUEST="true")
-    assert all(str(p.pk) not in r.content.decode() for p in world.metabolic_patients)
-
-
-@pytest.mark.parametrize("params", [
-    {"program": "not-a-uuid"}, {"care_team": "zzz"}, {"no_data_days": "9" * 40}, {"flag": "<script>"},
-    {"sort": "password"}, {"page": "-1"}, {"page": "99999999999999999999"}, {"status": "'; DROP"},
-    {"q": "a" * 5000},
-])
-def test_registry_garbage_params_never_500(world, login, params):
-    client = login(world.lead)
-    assert client.get("/patients/", params).status_code in (200, 400)
-    assert client.get("/patients/export.csv", params).status_code in (200, 400)
-
-
-@NUL_500
-def test_registry_search_with_nul_byte_never_500(world, login):
-    # PostgreSQL refuses NUL in string literals (psycopg raises DataError -> 500 if unhandled).
-    client = login(world.lead)
-    assert client.get("/patients/", {"q": "ab\x00cd"}).status_code in (200, 400)
-
-
-def test_registry_care_team_filter_choices_are_own_tenant(world, login):
-    r = login(world.lead).get("/patients/")
-    ids = {s.pk for s in r.context["care_team_choices"]}
-    assert staff(world.outsider).pk not in ids
-    assert staff(world.clinician).pk in ids
-
 
 def test_home_counts_only_in_scope(world, login):
     r = login(world.clinician).get("/")
@@ -214,14 +22,16 @@ def test_home_counts_only_in_scope(world, login):
 
 def test_switch_program_to_foreign_program_does_not_widen(world, login):
     client = login(world.clinician)
-    client.post("/program/switch/", {"program": str(world.metabolic.pk), "next": "/patients/"})
-    r = client.get("/patients/")
-    assert all(str(p.pk) not in r.content.decode() for p in world.metabolic_patients)
+    r = client.post("/program/switch/", {"program": str(world.metabolic.pk), "next": "/patients/"})
+    assert (r.status_code, r["Location"]) == (302, "/patients/")
+    body = client.get("/patients/").content.decode()
+    assert all(str(p.pk) in body for p in world.cardiac_patients)  # still the clinician's own program
+    assert all(str(p.pk) not in body for p in world.metabolic_patients)
 
 
 def test_switch_program_with_garbage_id_never_500(world, login):
     r = login(world.clinician).post("/program/switch/", {"program": "not-a-uuid"})
-    assert r.status_code in (302, 400)
+    assert r.status_code == 302  # ignored: back where the user came from
 
 
 def test_switch_program_open_redirect_refused(world, login):
@@ -229,456 +39,32 @@ def test_switch_program_open_redirect_refused(world, login):
     assert r.status_code == 302 and "evil.test" not in r["Location"]
 
 
-def test_timeline_cursor_garbage_and_overflow_never_500(world, login):
-    client = login(world.clinician)
-    url = f"/patients/{world.me.pk}/timeline/"
-    for before in ("garbage", "2026-01-01T00:00:00", "2026-13-45T00:00:00+00:00"):
-        assert client.get(url, {"before": before}).status_code in (200, 400, 404)
-
-
-def test_timeline_cursor_out_of_range_never_500(world, login):
-    client = login(world.clinician)
-    url = f"/patients/{world.me.pk}/timeline/"
-    for before in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
-        assert client.get(url, {"before": before}).status_code in (200, 400, 404), before
-
-
-# --- Care team --------------------------------------------------------------------------------
-
-def test_outsider_care_team_actions_on_tenant_patient_are_404(world, login):
-    target = world.cardiac_patients[1]
-    link = care_team.care_team_request(patient=target, staff=staff(world.clinician), actor=world.lead)
-    client = login(world.outsider)
-    for action in ("approve", "decline", "end", "block"):
-        assert client.post(f"/patients/{target.pk}/care-team/{link.pk}/{action}/").status_code == 404
-    assert client.post(f"/patients/{target.pk}/care-team/add/",
-                       {"staff": staff(world.outsider).pk}).status_code == 404
-    assert client.post(f"/patients/{target.pk}/invite/").status_code == 404
-    link.refresh_from_db()
-    assert link.status == "requested"
-
-
-def test_care_team_act_with_link_of_another_patient_is_404(world, login):
-    # The clinician may update world.me, but the link belongs to a metabolic patient.
-    other = world.metabolic_patients[0]
-    link = care_team.care_team_request(patient=other, staff=staff(world.other_clinician), actor=world.lead)
-    r = login(world.clinician).post(f"/patients/{world.me.pk}/care-team/{link.pk}/approve/")
-    assert r.status_code == 404
-    link.refresh_from_db()
-    assert link.status == "requested"
-
-
-def test_care_team_add_foreign_staff_is_refused(world, login):
-    target = world.cardiac_patients[1]
-    r = login(world.lead).post(f"/patients/{target.pk}/care-team/add/", {"staff": staff(world.outsider).pk})
-    assert r.status_code in (200, 302)
-    assert not CareTeamLink.objects.filter(patient=target, staff=staff(world.outsider)).exists()
-
-
-def test_care_team_add_garbage_staff_never_500(world, login):
-    target = world.cardiac_patients[1]
-    for value in ("nope", "", str(uuid.uuid4())):
-        r = login(world.lead).post(f"/patients/{target.pk}/care-team/add/", {"staff": value})
-        assert r.status_code in (200, 302)
-
-
-def test_care_team_respond_to_someone_elses_request_is_404(world, login):
-    link = care_team.care_team_request(patient=world.metabolic_patients[0], staff=staff(world.other_clinician),
-                                       actor=world.lead)
-    for user in (world.clinician, world.outsider):
-        assert login(user).post(f"/care-team/requests/{link.pk}/approve/").status_code == 404
-    link.refresh_from_db()
-    assert link.status == "requested"
-
-
-def test_care_team_requests_page_lists_only_own(world, login):
-    care_team.care_team_request(patient=world.metabolic_patients[0], staff=staff(world.other_clinician),
-                                actor=world.lead)
-    r = login(world.clinician).get("/care-team/requests/")
-    assert r.status_code == 200
-    assert world.metabolic_patients[0].last_name.encode() not in r.content
-
-
-def test_care_team_add_form_choices_are_own_tenant(world, login):
-    r = login(world.lead).get(f"/patients/{world.cardiac_patients[1].pk}/")
-    body = r.content.decode()
-    assert str(staff(world.outsider).pk) not in body
-    assert world.outsider.email not in body
-
-
-def test_portal_care_team_request_for_foreign_or_unrelated_staff_refused(world, login):
-    client = login(world.patient_user)
-    # Other tenant's admin, and a clinician of another program only.
-    for member in (staff(world.outsider), staff(world.other_clinician)):
-        r = client.post("/portal/care-team/", {"staff": member.pk})
-        assert r.status_code == 200 and "staff" in r.context["form"].errors
-        assert not CareTeamLink.objects.filter(patient=world.me, staff=member).exists()
-    r = client.post("/portal/care-team/", {"staff": "garbage"})
-    assert r.status_code == 200
-
-
-def test_portal_care_team_choices_are_own_program_and_tenant(world, login):
-    r = login(world.patient_user).get("/portal/care-team/")
-    ids = {s.pk for s in r.context["options"]}
-    assert staff(world.outsider).pk not in ids and staff(world.other_clinician).pk not in ids
-    assert staff(world.clinician).pk in ids
-
-
-def test_portal_withdraw_another_patients_request_is_404(world, login):
-    link = care_team.care_team_request(patient=world.cardiac_patients[1], staff=staff(world.clinician),
-                                       actor=world.lead)
-    r = login(world.patient_user).post(f"/portal/care-team/{link.pk}/withdraw/")
-    assert r.status_code == 404
-    link.refresh_from_db()
-    assert link.status == "requested"
-
-
-def test_staff_and_anonymous_cannot_use_portal(world, login, client):
-    assert client.get("/portal/").status_code == 302
-    c = login(world.clinician)
-    for url in ("/portal/", "/portal/profile/", "/portal/care-team/", "/portal/messages/"):
-        assert c.get(url).status_code == 404, url
-
-
-def test_portal_profile_cannot_change_identity_or_program(world, login):
-    client = login(world.patient_user)
-    r = client.post("/portal/profile/", {"first_name": "Mallory", "program": str(world.metabolic.pk),
-                                         "project": str(world.other_project.pk), "status": "archived",
-                                         "preferred_contact_method": ""})
-    assert r.status_code in (200, 302)
-    world.me.refresh_from_db()
-    assert world.me.first_name == "Kai" and world.me.program_id == world.cardiac.pk
-    assert world.me.status == "active"
-
-
-# --- Messaging (HTML) ---------------------------------------------------------------------------
-
-def test_thread_of_other_program_and_tenant_is_404_for_clinician(world, login, metabolic_thread, foreign_thread):
-    client = login(world.clinician)
-    for thread in (metabolic_thread, foreign_thread):
-        for url in (f"/messages/{thread.pk}/", f"/messages/{thread.pk}/new/", f"/portal/messages/{thread.pk}/"):
-            r = client.get(url)
-            assert r.status_code == 404, url
-            assert b"SECRET" not in r.content
-        assert client.post(f"/messages/{thread.pk}/send/", {"body": "hi"}).status_code == 404
-    assert not Message.objects.filter(sender=world.clinician, body="hi").exists()
-
-
-def test_outsider_cannot_open_tenant_threads(world, login, my_thread):
-    client = login(world.outsider)
-    assert client.get(f"/messages/{my_thread.pk}/").status_code == 404
-    assert client.post(f"/messages/{my_thread.pk}/send/", {"body": "x"}).status_code == 404
-
-
-def test_patient_cannot_read_or_post_to_another_patients_thread(world, login, other_patient_thread):
-    client = login(world.patient_user)
-    for url in (f"/portal/messages/{other_patient_thread.pk}/", f"/messages/{other_patient_thread.pk}/",
-                f"/messages/{other_patient_thread.pk}/new/"):
-        r = client.get(url)
-        assert r.status_code == 404, url
-        assert b"SECRET" not in r.content
-    assert client.post(f"/messages/{other_patient_thread.pk}/send/", {"body": "spoof"}).status_code == 404
-    assert not Message.objects.filter(body="spoof").exists()
-
-
-def test_patient_cannot_edit_or_delete_others_messages(world, login, my_thread, other_patient_thread):
-    client = login(world.patient_user)
-    own_thread_msg = Message.objects.get(thread=my_thread)   # clinician's message in my own thread
-    other_msg = Message.objects.get(thread=other_patient_thread)
-    for m in (own_thread_msg, other_msg):
-        assert client.post(f"/messages/m/{m.pk}/edit/", {"body": "tampered"}).status_code == 404
-        assert client.post(f"/messages/m/{m.pk}/delete/").status_code == 404
-        m.refresh_from_db()
-        assert m.body.startswith("SECRET") and m.deleted_at is None
-
-
-def test_other_clinician_cannot_edit_message_in_out_of_scope_thread(world, login, my_thread):
-    m = Message.objects.get(thread=my_thread)
-    r = login(world.other_clinician).post(f"/messages/m/{m.pk}/edit/", {"body": "x"})
-    assert r.status_code == 404
-
-
-def test_portal_start_thread_with_foreign_or_non_team_staff_is_404(world, login):
-    client = login(world.patient_user)
-    for value in (staff(world.outsider).pk, staff(world.other_clinician).pk, "garbage", ""):
-        assert client.post("/portal/messages/", {"staff": value}).status_code == 404
-    assert not threads.Thread.objects.filter(patient=world.me).exists()
-
-
-def test_inbox_lists_only_scope_even_with_program_param(world, login, my_thread, metabolic_thread,
-                                                       foreign_thread):
-    client = login(world.clinician)
-    for params in ({}, {"program": world.metabolic.pk}, {"program": "garbage"}, {"unread": "1"}):
-        r = client.get("/messages/", params)
-        assert r.status_code == 200
-        assert b"SECRET-METABOLIC" not in r.content and b"SECRET-FOREIGN" not in r.content
-        assert str(metabolic_thread.pk).encode() not in r.content
-    r = client.get("/messages/", HTTP_HX_REQUEST="true")
-    assert str(metabolic_thread.pk).encode() not in r.content
-
-
-def test_unread_badge_counts_only_own_scope(world, login, metabolic_thread, foreign_thread):
-    assert threads.unread_count(world.clinician) == 0
-    r = login(world.clinician).get("/messages/")
-    assert r.status_code == 200
-
-
-def test_thread_new_for_out_of_scope_patient_is_404(world, login):
-    client = login(world.clinician)
-    for patient in (world.metabolic_patients[0], world.foreign_patients[0]):
-        r = client.post(f"/messages/new/?patient={patient.pk}", {"subject": "x", "body": "y"})
-        assert r.status_code == 404
-    for bad in BAD_IDS:
-        assert client.get("/messages/new/", {"patient": bad}).status_code == 404
-    assert not threads.Thread.objects.filter(created_by=world.clinician).exists()
-
-
-def test_message_search_on_out_of_scope_patient_is_404(world, login, metabolic_thread):
-    r = login(world.clinician).get(f"/patients/{world.metabolic_patients[0].pk}/messages/", {"q": "SECRET"})
-    assert r.status_code == 404
-
-
-@NUL_500
-def test_message_search_with_nul_byte_never_500(world, login, my_thread):
-    r = login(world.clinician).get(f"/patients/{world.me.pk}/messages/", {"q": "SE\x00CRET"})
-    assert r.status_code in (200, 400)
-
-
-def test_poll_with_garbage_or_foreign_anchor(world, login, my_thread, metabolic_thread):
-    client = login(world.clinician)
-    foreign_msg = Message.objects.get(thread=metabolic_thread)
-    for after in ("garbage", str(foreign_msg.pk)):
-        r = client.get(f"/messages/{my_thread.pk}/new/", {"after": after})
-        assert r.status_code == 400
-        assert b"SECRET-METABOLIC" not in r.content
-
-
-def test_malformed_ids_on_message_routes_never_500(world, login):
-    client = login(world.clinician)
-    for bad in BAD_IDS:
-        assert client.get(f"/messages/attachments/{bad}/").status_code == 404
-        assert client.post(f"/messages/m/{bad}/edit/", {"body": "x"}).status_code == 404
-
-
-# --- Attachments --------------------------------------------------------------------------------
-
-def _attach(thread, sender):
-    m = threads.message_send(thread=thread, sender=sender, body="file",
-                             files=[SimpleUploadedFile("scan.png", png_bytes(), content_type="image/png")])
-    return Attachment.objects.get(message=m)
-
-
-def test_attachment_download_only_in_scope_and_with_safe_headers(world, login, my_thread, metabolic_thread):
-    att = _attach(my_thread, world.clinician)
-    r = login(world.patient_user).get(f"/messages/attachments/{att.pk}/")
-    assert r.status_code == 200
-    assert r["Content-Disposition"].startswith("attachment")
-    assert r["X-Content-Type-Options"] == "nosniff"
-    assert "sandbox" in r["Content-Security-Policy"]
-    for user in (world.other_clinician, world.outsider, world.dietitian):
-        assert login(user).get(f"/messages/attachments/{att.pk}/").status_code == 404, user
-    other = _attach(metabolic_thread, world.other_clinician)
-    assert login(world.patient_user).get(f"/messages/attachments/{other.pk}/").status_code == 404
-    assert login(world.clinician).get(f"/messages/attachments/{other.pk}/").status_code == 404
-
-
-@pytest.mark.parametrize("name,data", [
-    ("x.html", b"<!doctype html><html><script>alert(1)</script></html>"),
-    ("x.png", b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>"),
-    ("x.txt", b"<html><body><script>alert(document.cookie)</script></body></html>"),
-    ("x.pdf", b"<?xml version='1.0'?><svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"),
-    ("x.jpg", b"\xef\xbb\xbf<script>alert(1)</script>"),
-])
-def test_active_content_upload_is_refused(world, login, my_thread, name, data):
-    client = login(world.patient_user)
-    r = client.post(f"/messages/{my_thread.pk}/send/",
-                    {"body": "", "files": [SimpleUploadedFile(name, data, content_type="image/png")]})
-    assert r.status_code == 400
-    assert not Attachment.objects.filter(message__thread=my_thread, original_name__startswith="x").exists()
-
-
-def test_attachment_of_deleted_message_is_404(world, login, my_thread):
-    att = _attach(my_thread, world.clinician)
-    threads.message_delete(message=att.message, user=world.clinician)
-    assert login(world.patient_user).get(f"/messages/attachments/{att.pk}/").status_code == 404
-
-
-# --- Notifications --------------------------------------------------------------------------------
-
-def _notify(user, key):
-    return notify(event_type="new_message", recipients=[user], context={"sender": "X"}, key=key,
-                  channels=["in_app"])
-
-
-def test_notifications_are_own_only(world, login):
-    [theirs] = _notify(world.clinician, "sec:1")
-    _notify(world.clinician, "sec:2")
-    client = login(world.patient_user)
-    assert client.post(f"/notifications/{theirs.pk}/read/").status_code == 404
-    theirs.refresh_from_db()
-    assert theirs.seen_at is None
-    bell = client.get("/notifications/bell/").content.decode()
-    assert 'data-unseen="2"' not in bell
-    client.post("/notifications/read-all/")
-    assert Notification.objects.filter(recipient=world.clinician, seen_at__isnull=True).count() == 2
-    assert client.get("/notifications/").context["unseen"] == 0
-
-
-def test_notification_read_malformed_id_and_open_redirect(world, login):
-    [mine] = _notify(world.patient_user, "sec:3")
-    client = login(world.patient_user)
-    assert client.post("/notifications/not-a-uuid/read/").status_code == 404
-    r = client.post(f"/notifications/{mine.pk}/read/", {"next": "https://evil.test/"})
-    assert r.status_code == 302 and "evil.test" not in r["Location"]
-
-
-def test_notification_settings_garbage_never_500(world, login):
-    r = login(world.patient_user).post("/settings/notifications/", {"quiet_start": "25:99", "quiet_end": "x"})
-    assert r.status_code == 400
-
-
-# --- Imports --------------------------------------------------------------------------------------
-
-@pytest.fixture
-def lead_import(world):
-    return PatientImport.objects.create(project=world.project, created_by=world.lead, original_name="a.csv",
-                                        status=PatientImport.Status.VALIDATED)
-
-
-def test_import_job_of_other_user_or_tenant_is_404(world, login, lead_import):
-    for user in (world.clinician, world.outsider):
-        client = login(user)
-        for suffix in ("", "errors.csv"):
-            assert client.get(f"/patients/import/{lead_import.pk}/{suffix}").status_code == 404
-        assert client.post(f"/patients/import/{lead_import.pk}/run/").status_code == 404
-    lead_import.refresh_from_db()
-    assert lead_import.status == PatientImport.Status.VALIDATED
-
-
-def test_import_default_program_out_of_scope_is_refused(world, login):
-    client = login(world.clinician)
-    csv = SimpleUploadedFile("p.csv", b"first_name,last_name,program\nA,B,\n", content_type="text/csv")
-    r = client.post("/patients/import/", {"file": csv, "default_program": world.metabolic.pk})
-    assert r.status_code == 200 and "default_program" in r.context["form"].errors
-    assert not PatientImport.objects.filter(created_by=world.clinician).exists()
-
-
-def test_import_form_offers_only_own_programs(world, login):
-    r = login(world.clinician).get("/patients/import/")
-    ids = {p.pk for p in r.context["programs"]}
-    assert ids == {world.cardiac.pk}
-
-
 # --- API ---------------------------------------------------------------------------------------
-
-def test_api_patient_detail_out_of_scope_is_404(world, api_login):
-    api = api_login(world.clinician)
-    for patient in (world.metabolic_patients[0], world.foreign_patients[0]):
-        assert api.get(f"/api/v1/patients/{patient.pk}/").status_code == 404
-        assert api.patch(f"/api/v1/patients/{patient.pk}/", {"first_name": "X"}, format="json").status_code == 404
-        assert api.post(f"/api/v1/patients/{patient.pk}/archive/").status_code == 404
-
-
-def test_api_list_with_program_tampering_stays_in_scope(world, api_login):
-    api = api_login(world.clinician)
-    for params in ({}, {"program": str(world.metabolic.pk)}, {"program": str(world.other_program.pk)}):
-        r = api.get("/api/v1/patients/", params)
-        assert r.status_code == 200
-        ids = {row["id"] for row in r.json()["results"]}
-        assert ids <= {str(p.pk) for p in world.cardiac_patients}
-
-
-def test_api_patient_sees_only_self(world, api_login):
-    api = api_login(world.patient_user)
-    r = api.get("/api/v1/patients/")
-    assert [row["id"] for row in r.json()["results"]] == [str(world.me.pk)]
-    assert api.get(f"/api/v1/patients/{world.cardiac_patients[1].pk}/").status_code == 404
-    assert api.get(f"/api/v1/patients/{world.cardiac_patients[1].pk}/threads/").status_code == 404
-
-
-def test_api_create_with_foreign_program_is_400(world, api_login):
-    api = api_login(world.clinician)
-    for program in (world.metabolic, world.other_program):
-        r = api.post("/api/v1/patients/", {"program": str(program.pk), "first_name": "A", "last_name": "B"},
-                     format="json")
-        assert r.status_code == 400
-    assert api_login(world.dietitian).post("/api/v1/patients/", {"program": str(world.metabolic.pk),
-                                                                "first_name": "A", "last_name": "B"},
-                                           format="json").status_code == 403
-
-
-def test_api_patch_move_into_foreign_program_is_400(world, api_login):
-    target = world.cardiac_patients[1]
-    r = api_login(world.clinician).patch(f"/api/v1/patients/{target.pk}/", {"program": str(world.metabolic.pk)},
-                                         format="json")
-    assert r.status_code == 400
-    target.refresh_from_db()
-    assert target.program_id == world.cardiac.pk
-
-
-def test_api_threads_out_of_scope_are_404(world, api_login, metabolic_thread, foreign_thread):
-    api = api_login(world.clinician)
-    for thread in (metabolic_thread, foreign_thread):
-        base = f"/api/v1/patients/{thread.patient_id}/threads/"
-        assert api.get(base).status_code == 404
-        assert api.get(f"{base}{thread.pk}/").status_code == 404
-        assert api.get(f"{base}{thread.pk}/messages/").status_code == 404
-        assert api.post(f"{base}{thread.pk}/messages/", {"body": "x"}, format="json").status_code == 404
-        assert api.post(f"{base}{thread.pk}/read/").status_code == 404
-
-
-def test_api_thread_under_wrong_patient_is_404(world, api_login, my_thread, other_patient_thread):
-    # A thread id of one in-scope patient under another in-scope patient's URL.
-    api = api_login(world.clinician)
-    r = api.get(f"/api/v1/patients/{world.me.pk}/threads/{other_patient_thread.pk}/messages/")
-    assert r.status_code == 404
-    # The patient, with another patient's thread under their own id.
-    r = api_login(world.patient_user).get(f"/api/v1/patients/{world.me.pk}/threads/{other_patient_thread.pk}/")
-    assert r.status_code == 404
-
-
-def test_api_patient_cannot_open_default_thread_with_foreign_staff(world, api_login):
-    api = api_login(world.patient_user)
-    r = api.post(f"/api/v1/patients/{world.me.pk}/threads/", {"staff": str(staff(world.outsider).pk)},
-                 format="json")
-    assert r.status_code == 400
-    r = api.post(f"/api/v1/patients/{world.me.pk}/threads/", {"staff": "garbage"}, format="json")
-    assert r.status_code == 400
-
-
-def test_api_messages_after_garbage_is_400(world, api_login, my_thread):
-    r = api_login(world.clinician).get(f"/api/v1/patients/{world.me.pk}/threads/{my_thread.pk}/messages/",
-                                       {"after": "nope"})
-    assert r.status_code == 400
-
-
-def test_api_garbage_list_params_never_500(world, api_login):
-    api = api_login(world.lead)
-    for params in ({"program": "x"}, {"no_data_days": "abc"}, {"care_team": "x"}, {"page": "x"}):
-        assert api.get("/api/v1/patients/", params).status_code in (200, 400, 404)
-
 
 def test_api_anonymous_is_refused(client, world):
     for url in ("/api/v1/patients/", f"/api/v1/patients/{world.me.pk}/", "/api/v1/me/",
                 f"/api/v1/patients/{world.me.pk}/threads/"):
-        assert client.get(url).status_code in (401, 403), url
+        assert client.get(url).status_code == 401, url  # token auth comes first: it asks for credentials
 
 
 def test_api_token_refresh_garbage_never_500(client, db):
-    for body in ({"refresh": "garbage"}, {}, {"refresh": "a.b.c"}):
-        assert client.post("/api/v1/auth/token/refresh/", body, content_type="application/json").status_code in (
-            400, 401)
-    assert client.post("/api/v1/auth/token/", "not json", content_type="application/json").status_code in (400, 401)
+    url = "/api/v1/auth/token/refresh/"
+    for body, expected in (({"refresh": "garbage"}, 401), ({}, 400), ({"refresh": "a.b.c"}, 401)):
+        assert client.post(url, body, content_type="application/json").status_code == expected, body
+    assert client.post("/api/v1/auth/token/", "not json", content_type="application/json").status_code == 400
 
 
 # --- Audit log ------------------------------------------------------------------------------------
 
 def test_audit_log_is_tenant_scoped(world, login):
     login(world.outsider).get(f"/patients/{world.foreign_patients[0].pk}/")
+    login(world.clinician).get(f"/patients/{world.me.pk}/")  # a read in the lead's own tenant
     r = login(world.lead).get("/audit/")
     assert r.status_code == 200
+    assert world.clinician.email.encode() in r.content
     assert world.outsider.email.encode() not in r.content
     csv = b"".join(login(world.lead).get("/audit/export.csv").streaming_content)
+    assert world.clinician.email.encode() in csv
     assert world.outsider.email.encode() not in csv
 
 
@@ -695,34 +81,6 @@ def test_audit_log_garbage_params_never_500(world, login):
 
 # --- Admin ----------------------------------------------------------------------------------------
 
-def test_admin_patient_changelist_only_scope(world, login):
-    client = login(world.clinician)
-    r = client.get("/admin/patients/patient/")
-    assert r.status_code == 200
-    body = r.content.decode()
-    for p in world.metabolic_patients + world.foreign_patients:
-        assert f"/admin/patients/patient/{p.pk}/" not in body
-    assert client.get(f"/admin/patients/patient/{world.metabolic_patients[0].pk}/change/").status_code in (302, 404)
-    assert client.get(f"/admin/patients/patient/{world.foreign_patients[0].pk}/change/").status_code in (302, 404)
-
-
-def test_admin_outsider_cannot_open_tenant_objects(world, login, my_thread):
-    client = login(world.outsider)
-    assert client.get(f"/admin/patients/program/{world.cardiac.pk}/change/").status_code in (302, 404)
-    assert client.get(f"/admin/mahalo/staffmember/{staff(world.clinician).pk}/change/").status_code in (302, 404)
-    assert client.get(f"/admin/messaging/thread/{my_thread.pk}/change/").status_code in (302, 404)
-    r = client.get("/admin/messaging/message/")
-    assert b"SECRET-CARDIAC" not in r.content
-
-
-def test_admin_patient_add_form_dropdowns_are_own_scope(world, login):
-    r = login(world.clinician).get("/admin/patients/patient/add/")
-    assert r.status_code == 200
-    form = r.context["adminform"].form
-    assert {p.pk for p in form.fields["program"].queryset} == {world.cardiac.pk}
-    assert {p.pk for p in form.fields["project"].queryset} == {world.project.pk}
-
-
 @pytest.mark.parametrize("url", ["/admin/mahalo/staffmember/", "/admin/mahalo/role/", "/admin/patients/program/",
                                  "/admin/mahalo/featureflag/", "/admin/mahalo/projectsetting/",
                                  "/admin/mahalo/programassignment/", "/admin/mahalo/programsetting/",
@@ -732,12 +90,6 @@ def test_admin_project_list_filter_does_not_leak_other_tenants(world, login, url
     assert r.status_code == 200
     body = r.content.decode()
     assert world.project.name not in body and world.cardiac.name not in body and world.metabolic.name not in body
-
-
-def test_admin_program_list_filter_does_not_leak_out_of_scope_programs(world, login):
-    body = login(world.clinician).get("/admin/patients/patient/").content.decode()
-    assert world.other_program.name not in body
-    assert world.metabolic.name not in body
 
 
 def test_admin_outsider_cannot_add_staff_into_other_tenant(world, login):
@@ -755,24 +107,7 @@ def test_admin_user_and_grants_are_superuser_only(world, login):
     assert client.get("/admin/account/emailaddress/").status_code == 403
 
 
-def test_new_foreign_patient_never_visible_to_clinician(world, login):
-    # A patient added to the other tenant later (same name as a cardiac one) stays invisible.
-    twin = PatientFactory(program=world.other_program, first_name=world.me.first_name, last_name="Zzforeign")
-    r = login(world.clinician).get("/patients/", {"q": "Zzforeign"})
-    assert str(twin.pk) not in r.content.decode()
-
-
 # --- NUL bytes (PostgreSQL refuses them in text) ----------------------------------------------------
-
-@NUL_500
-def test_export_search_with_nul_byte_never_500(world, login):
-    assert login(world.lead).get("/patients/export.csv", {"q": "a\x00"}).status_code in (200, 400)
-
-
-@NUL_500
-def test_api_search_with_nul_byte_never_500(world, api_login):
-    assert api_login(world.lead).get("/api/v1/patients/", {"q": "a\x00"}).status_code in (200, 400)
-
 
 @NUL_500
 def test_audit_filter_with_nul_byte_never_500(world, login):
@@ -780,214 +115,16 @@ def test_audit_filter_with_nul_byte_never_500(world, login):
     assert client.get("/audit/", {"patient": "a\x00", "actor": "b\x00", "action": "c\x00"}).status_code in (200, 400)
 
 
-@NUL_500
-def test_message_send_with_nul_byte_never_500(world, login, my_thread):
-    r = login(world.patient_user).post(f"/messages/{my_thread.pk}/send/", {"body": "hello\x00world"})
-    assert r.status_code in (302, 400)
-
-
-@NUL_500
-def test_message_edit_with_nul_byte_never_500(world, login, my_thread):
-    m = Message.objects.get(thread=my_thread)
-    r = login(world.clinician).post(f"/messages/m/{m.pk}/edit/", {"body": "x\x00y"})
-    assert r.status_code in (302, 400)
-
-
-@NUL_500
-def test_thread_new_subject_with_nul_byte_never_500(world, login):
-    r = login(world.clinician).post(f"/messages/new/?patient={world.me.pk}", {"subject": "s\x00", "body": "b"})
-    assert r.status_code in (302, 400)
-
-
-@NUL_500
-def test_api_message_send_with_nul_byte_never_500(world, api_login, my_thread):
-    r = api_login(world.clinician).post(f"/api/v1/patients/{world.me.pk}/threads/{my_thread.pk}/messages/",
-                                        {"body": "x\x00y"}, format="json")
-    assert r.status_code in (201, 400)
-
-
-def test_api_patient_patch_with_nul_byte_never_500(world, api_login):
-    r = api_login(world.clinician).patch(f"/api/v1/patients/{world.me.pk}/", {"notes": "x\x00y"}, format="json")
-    assert r.status_code in (200, 400)
-
-
-def test_portal_profile_with_nul_byte_never_500(world, login):
-    r = login(world.patient_user).post("/portal/profile/", {"preferred_name": "K\x00"})
-    assert r.status_code in (200, 302, 400)  # 400: NUL bytes are refused before any view
-
-
-def test_care_team_note_with_nul_byte_never_500(world, login):
-    r = login(world.patient_user).post("/portal/care-team/", {"staff": staff(world.clinician).pk, "note": "n\x00"})
-    assert r.status_code in (200, 302, 400)  # 400: NUL bytes are refused before any view
-
-
 # --- More scope checks ------------------------------------------------------------------------------
 
-def test_import_rows_naming_out_of_scope_programs_are_not_imported(world, login):
-    client = login(world.clinician)
-    data = (f"first_name,last_name,program,mrn\nAna,One,{world.metabolic.name},SEC-1\n"
-            f"Bob,Two,{world.other_program.name},SEC-2\nCy,Three,{world.cardiac.name},SEC-3\n").encode()
-    r = client.post("/patients/import/", {"file": SimpleUploadedFile("p.csv", data, content_type="text/csv")})
-    assert r.status_code == 302
-    job = PatientImport.objects.get(created_by=world.clinician)
-    assert job.valid_rows == 1
-    client.post(f"/patients/import/{job.pk}/run/")
-    assert not Patient.objects.filter(mrn__in=["SEC-1", "SEC-2"]).exists()
-    assert Patient.objects.filter(mrn="SEC-3", program=world.cardiac).exists()
-
-
-def test_import_duplicate_of_out_of_scope_patient_does_not_reveal_it(world, login):
-    hidden = world.metabolic_patients[0]
-    hidden.mrn = "HIDDEN-9"
-    hidden.save(update_fields=["mrn"])
-    client = login(world.clinician)
-    data = f"first_name,last_name,program,mrn\nX,Y,{world.cardiac.name},HIDDEN-9\n".encode()
-    r = client.post("/patients/import/", {"file": SimpleUploadedFile("p.csv", data, content_type="text/csv")})
-    job = PatientImport.objects.get(created_by=world.clinician)
-    page = client.get(f"/patients/import/{job.pk}/").content.decode()
-    assert r.status_code == 302
-    assert hidden.last_name not in page and hidden.first_name not in page and str(hidden.pk) not in page
-
-
-def test_deactivated_staff_loses_everything(world, login, my_thread):
-    member = staff(world.clinician)
-    member.is_active = False
-    member.save(update_fields=["is_active"])
-    client = login(world.clinician)
-    assert client.get(f"/patients/{world.me.pk}/").status_code in (403, 404)
-    assert client.get(f"/messages/{my_thread.pk}/").status_code == 404
-    r = client.get("/patients/")
-    assert r.status_code in (302, 403) or str(world.me.pk) not in r.content.decode()
-
-
 def test_inactive_tenant_staff_loses_access(world, login):
+    assert login(world.lead).get(f"/patients/{world.me.pk}/").status_code == 200
     world.project.is_active = False
     world.project.save(update_fields=["is_active"])
-    assert login(world.lead).get(f"/patients/{world.me.pk}/").status_code in (403, 404)
-
-
-def test_dietitian_cannot_message_cardiac_patient(world, login, my_thread):
-    client = login(world.dietitian)
-    assert client.get(f"/messages/{my_thread.pk}/").status_code == 404
-    r = client.post(f"/messages/new/?patient={world.me.pk}", {"subject": "hi", "body": "x"})
-    assert r.status_code == 404
-
-
-def test_invite_out_of_scope_patient_is_404(world, login):
-    target = world.metabolic_patients[0]
-    assert login(world.clinician).post(f"/patients/{target.pk}/invite/").status_code == 404
-    target.refresh_from_db()
-    assert target.user_id is None
-
-
-def test_admin_history_of_out_of_scope_patient_does_not_render(world, login):
-    target = world.foreign_patients[0]
-    r = login(world.clinician).get(f"/admin/patients/patient/{target.pk}/history/")
-    assert r.status_code in (302, 404)
-    assert target.last_name.encode() not in r.content
-
-
-def test_care_team_grant_is_revoked_on_end(world, login):
-    target = world.metabolic_patients[0]
-    link = care_team.care_team_request(patient=target, staff=staff(world.clinician), actor=world.lead)
-    care_team.care_team_transition(link=link, to=CareTeamLink.Status.ACTIVE, actor=world.lead)
-    assert login(world.clinician).get(f"/patients/{target.pk}/").status_code == 200
-    care_team.care_team_transition(link=link, to=CareTeamLink.Status.ENDED, actor=world.lead)
-    assert login(world.clinician).get(f"/patients/{target.pk}/").status_code == 404
-
-
-def _grant(world, patient, user):
-    link = care_team.care_team_request(patient=patient, staff=staff(user), actor=world.lead)
-    care_team.care_team_transition(link=link, to=CareTeamLink.Status.ACTIVE, actor=world.lead)
-    return link
-
-
-GRANT_MOVE = pytest.mark.security_fixed
-
-
-@GRANT_MOVE
-def test_care_team_grant_edit_keeps_patient_program_selectable(world, login):
-    target = world.metabolic_patients[0]
-    _grant(world, target, world.clinician)
-    r = login(world.clinician).get(f"/patients/{target.pk}/edit/")
-    assert r.status_code == 200
-    choices = {str(pk) for pk, _ in r.context["form"].fields["program"].choices}
-    assert str(world.metabolic.pk) in choices, "the patient's own program must stay selectable"
-
-
-@GRANT_MOVE
-def test_care_team_grant_cannot_pull_patient_into_own_program_web(world, login):
-    target = world.metabolic_patients[0]
-    _grant(world, target, world.clinician)
-    client = login(world.clinician)
-    form = client.get(f"/patients/{target.pk}/edit/").context["form"]
-    data = {}
-    for name, field in form.fields.items():
-        value = form.initial.get(name, field.initial)
-        if value is not None:
-            data[name] = value if isinstance(value, list) else str(value)
-    data["program"] = str(world.cardiac.pk)  # the only choice offered; any save of the form moves the patient
-    client.post(f"/patients/{target.pk}/edit/", data)
-    target.refresh_from_db()
-    assert target.program_id == world.metabolic.pk
-    assert login(world.other_clinician).get(f"/patients/{target.pk}/").status_code == 200
-
-
-@GRANT_MOVE
-def test_care_team_grant_cannot_pull_patient_into_own_program_api(world, api_login):
-    target = world.metabolic_patients[0]
-    _grant(world, target, world.clinician)
-    r = api_login(world.clinician).patch(f"/api/v1/patients/{target.pk}/", {"program": str(world.cardiac.pk)},
-                                         format="json")
-    assert r.status_code in (400, 403, 404)
-    target.refresh_from_db()
-    assert target.program_id == world.metabolic.pk
-
-
-def test_api_patient_default_thread_only_with_staff_who_can_read_them(world, api_login):
-    api = api_login(world.patient_user)
-    r = api.post(f"/api/v1/patients/{world.me.pk}/threads/", {"staff": str(staff(world.other_clinician).pk)},
-                 format="json")
-    assert r.status_code == 400
-    assert not threads.Thread.objects.filter(patient=world.me).exists()
-
-
-def test_api_patient_cannot_create_or_archive(world, api_login):
-    api = api_login(world.patient_user)
-    assert api.post("/api/v1/patients/", {"program": str(world.cardiac.pk), "first_name": "A", "last_name": "B"},
-                    format="json").status_code == 403
-    assert api.post(f"/api/v1/patients/{world.me.pk}/archive/").status_code == 403
-    assert api.patch(f"/api/v1/patients/{world.me.pk}/", {"first_name": "Z"}, format="json").status_code == 403
-    world.me.refresh_from_db()
-    assert world.me.first_name == "Kai" and world.me.status == "active"
+    assert login(world.lead).get(f"/patients/{world.me.pk}/").status_code == 404
 
 
 # --- Type confusion in JSON bodies --------------------------------------------------------------------
-
-TYPE_500 = pytest.mark.security_fixed
-
-
-@TYPE_500
-@pytest.mark.parametrize("payload", [{"body": ["x"]}, {"body": 123}, {"body": {"a": 1}}, ["x"]])
-def test_api_message_send_with_non_string_body_never_500(world, api_login, my_thread, payload):
-    r = api_login(world.clinician).post(f"/api/v1/patients/{world.me.pk}/threads/{my_thread.pk}/messages/",
-                                        payload, format="json")
-    assert r.status_code in (201, 400)
-
-
-@pytest.mark.parametrize("payload", [{"reason": ["x"]}, pytest.param({"reason": {"a": 1}}, marks=TYPE_500),
-                                     pytest.param(["x"], marks=TYPE_500)])
-def test_api_archive_with_non_string_reason_never_500(world, api_login, payload):
-    r = api_login(world.clinician).post(f"/api/v1/patients/{world.cardiac_patients[1].pk}/archive/", payload,
-                                        format="json")
-    assert r.status_code in (200, 400)
-
-
-@pytest.mark.parametrize("payload", [["x"], {"staff": ["x"]}, {"subject": {"a": 1}}])
-def test_api_thread_create_with_bad_json_never_500(world, api_login, payload):
-    r = api_login(world.clinician).post(f"/api/v1/patients/{world.me.pk}/threads/", payload, format="json")
-    assert r.status_code in (201, 400)
-
 
 @pytest.mark.parametrize("payload", [["x"], {"email": ["a"], "password": {"b": 1}}, "null"])
 def test_api_token_with_bad_json_never_500(db, client, payload):
@@ -995,22 +132,7 @@ def test_api_token_with_bad_json_never_500(db, client, payload):
 
     body = payload if isinstance(payload, str) else json.dumps(payload)
     r = client.post("/api/v1/auth/token/", body, content_type="application/json")
-    assert r.status_code in (400, 401)
-
-
-def test_care_team_respond_next_open_redirect_refused(world, login):
-    link = care_team.care_team_request(patient=world.metabolic_patients[0], staff=staff(world.clinician),
-                                       actor=world.lead)
-    r = login(world.clinician).post(f"/care-team/requests/{link.pk}/decline/", {"next": "//evil.test/x"})
-    assert r.status_code == 302 and "evil.test" not in r["Location"]
-
-
-def test_patch_with_non_list_flags_or_unknown_fields_never_500(world, api_login):
-    api = api_login(world.clinician)
-    for payload in ({"flags": "high_risk"}, {"flags": [["x"]]}, {"date_of_birth": "not-a-date"},
-                    {"program": "garbage"}, {"program": ["x"]}, ["x"]):
-        r = api.patch(f"/api/v1/patients/{world.me.pk}/", payload, format="json")
-        assert r.status_code == 400, payload
+    assert r.status_code == 400
 
 
 # --- Admin writes with foreign ids ---------------------------------------------------------------------
@@ -1036,103 +158,3 @@ def test_admin_outsider_cannot_attach_tenant_user_or_role_to_staff(world, login)
     member.refresh_from_db()
     assert member.project_id == world.other_project.pk and member.user_id == world.outsider.pk
 
-
-def test_admin_clinician_cannot_add_patient_into_other_program(world, login):
-    before = Patient.objects.count()
-    r = login(world.clinician).post("/admin/patients/patient/add/", {
-        "project": str(world.project.pk), "program": str(world.metabolic.pk), "status": "active",
-        "first_name": "Adm", "last_name": "In", "country": "US",
-        "flags-TOTAL_FORMS": "0", "flags-INITIAL_FORMS": "0",
-        "enrollments-TOTAL_FORMS": "0", "enrollments-INITIAL_FORMS": "0"})
-    assert r.status_code == 200
-    assert "program" in r.context["adminform"].form.errors
-    assert Patient.objects.count() == before
-
-
-def test_admin_search_with_nul_byte_never_500(world, login):
-    assert login(world.lead).get("/admin/patients/patient/", {"q": "a\x00"}).status_code in (200, 400)
-
-
-def test_admin_lookup_param_tampering_does_not_widen(world, login):
-    client = login(world.clinician)
-    for params in ({"program__id__exact": str(world.metabolic.pk)}, {"project__id__exact": str(world.other_project.pk)},
-                   {"program__id__exact": "garbage"}, {"user__password__startswith": "a"}):
-        r = client.get("/admin/patients/patient/", params)
-        assert r.status_code in (200, 302, 400)
-        for p in world.metabolic_patients + world.foreign_patients:
-            assert f"/admin/patients/patient/{p.pk}/" not in r.content.decode()
-
-
-# --- Garbage uploads and HTMX variants ------------------------------------------------------------------
-
-@pytest.mark.parametrize("name,data", [
-    ("p.xlsx", b"PK\x03\x04garbage-not-a-zip"), ("p.xlsx", b"not even a zip"), ("p.csv", b"\xff\xfe\x00\x00\x81"),
-    ("p.csv", b"first_name,last_name\n" + b"\x00" * 50 + b"\n"), ("p.csv", b""), ("p.exe", b"MZ\x90\x00"),
-    ("p.csv", b'"unterminated,quote\nA,B\n'),
-])
-def test_import_garbage_upload_never_500(world, login, name, data):
-    r = login(world.lead).post("/patients/import/", {"file": SimpleUploadedFile(name, data)})
-    assert r.status_code in (200, 302, 400)
-
-
-def test_htmx_care_team_add_by_outsider_is_404(world, login):
-    r = login(world.outsider).post(f"/patients/{world.me.pk}/care-team/add/", {"staff": staff(world.outsider).pk},
-                                   HTTP_HX_REQUEST="true")
-    assert r.status_code == 404
-
-
-def test_htmx_registry_and_inbox_for_outsider_show_nothing_of_tenant(world, login, my_thread):
-    client = login(world.outsider)
-    r = client.get("/patients/", HTTP_HX_REQUEST="true")
-    assert all(str(p.pk) not in r.content.decode() for p in world.cardiac_patients + world.metabolic_patients)
-    r = client.get("/messages/", HTTP_HX_REQUEST="true")
-    assert str(my_thread.pk) not in r.content.decode() and b"SECRET" not in r.content
-
-
-def test_htmx_import_detail_of_other_user_is_404(world, login, lead_import):
-    r = login(world.clinician).get(f"/patients/import/{lead_import.pk}/", HTTP_HX_REQUEST="true")
-    assert r.status_code == 404
-
-
-def test_patient_user_gets_nothing_from_staff_pages(world, login, other_patient_thread):
-    client = login(world.patient_user)
-    for url in ("/patients/", "/patients/export.csv", f"/patients/{world.cardiac_patients[1].pk}/",
-                "/messages/", "/audit/", f"/patients/{world.me.pk}/messages/", "/patients/import/"):
-        r = client.get(url)
-        assert r.status_code in (302, 403, 404), url
-        assert b"SECRET" not in r.content
-        assert world.cardiac_patients[1].last_name.encode() not in r.content
-
-
-def test_stray_object_grant_on_foreign_patient_never_crosses_tenant(world, login, foreign_thread):
-    from guardian.shortcuts import assign_perm
-
-    target = world.foreign_patients[0]
-    assign_perm("view_patient", world.clinician, target)
-    client = login(world.clinician)
-    assert client.get(f"/patients/{target.pk}/").status_code == 404
-    assert client.get(f"/messages/{foreign_thread.pk}/").status_code == 404
-    assert str(target.pk) not in client.get("/patients/").content.decode()
-
-
-def test_former_participant_out_of_scope_sees_nothing_of_thread(world, login, my_thread):
-    from mahalo.models import ProgramAssignment
-
-    login(world.clinician).get(f"/messages/{my_thread.pk}/")  # joins as participant
-    ProgramAssignment.objects.filter(staff=staff(world.clinician)).delete()
-    threads.message_send(thread=my_thread, sender=world.patient_user, body="SECRET-AFTER-REMOVAL")
-    client = login(world.clinician)
-    assert client.get(f"/messages/{my_thread.pk}/").status_code == 404
-    assert b"SECRET-AFTER-REMOVAL" not in client.get("/messages/").content
-    fresh = type(world.clinician).objects.get(pk=world.clinician.pk)  # the gate caches scope per user object
-    assert threads.unread_count(fresh) == 0
-    assert b"SECRET-AFTER-REMOVAL" not in client.get("/notifications/").content
-
-
-def test_former_participant_out_of_scope_is_not_notified(world, login, my_thread):
-    from mahalo.models import ProgramAssignment
-
-    login(world.clinician).get(f"/messages/{my_thread.pk}/")
-    ProgramAssignment.objects.filter(staff=staff(world.clinician)).delete()
-    threads.message_send(thread=my_thread, sender=world.patient_user, body="after removal")
-    assert not Notification.objects.filter(recipient=world.clinician, patient=world.me).exists()

@@ -4,13 +4,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import factory
 
-from mahalo.models import ProgramSetting, StaffMember
+from mahalo.models import ProgramSetting
+from mahalo.tests.factories import staff
 from scheduling import services
-from scheduling.models import Availability, Mode, Visit
-
-
-def staff(user) -> StaffMember:
-    return StaffMember.objects.get(user=user)
+from scheduling.models import Availability, Mode, Slot, Visit
 
 
 class AvailabilityFactory(factory.django.DjangoModelFactory):
@@ -24,6 +21,20 @@ class AvailabilityFactory(factory.django.DjangoModelFactory):
     end_time = time(12)
     slot_minutes = 30
     mode = Mode.IN_PERSON
+
+
+class SlotFactory(factory.django.DjangoModelFactory):
+    """A stored slot row of `staff` (a StaffMember), free unless `status` says
+    otherwise. Bookings go through `book()` (the service); this is for the rows a
+    constraint or a page needs as they are."""
+
+    class Meta:
+        model = Slot
+
+    project = factory.SelfAttribute("staff.project")
+    starts_at = factory.Sequence(lambda n: future(days=3, hour=9) + timedelta(hours=n))
+    ends_at = factory.LazyAttribute(lambda o: o.starts_at + timedelta(minutes=30))
+    status = Slot.Status.FREE
 
 
 def set_policy(program, policy: str) -> None:

@@ -78,7 +78,8 @@ def test_oauth_connect_exchanges_the_code_without_pkce(world, login, provider_st
     conn = Connection.objects.get(patient=world.me, provider="oura")
     assert (conn.status, conn.access_token, conn.refresh_token) == ("linked", "at-1", "rt-1")
     assert conn.sync_logs.get().status == "success"
-    assert all(r.headers["authorization"] == "Bearer at-1" for r in stub.seen("GET", f"{BASE}/sleep"))
+    sleeps = stub.seen("GET", f"{BASE}/sleep")
+    assert sleeps and all(r.headers["authorization"] == "Bearer at-1" for r in sleeps)
     assert DailyMetric.objects.filter(patient=world.me, source="oura").exists()
 
 
@@ -222,7 +223,8 @@ def test_401_refreshes_with_single_use_rotating_tokens(world, provider_stub):
     assert run_sync(conn).status == "success"
     conn.refresh_from_db()
     assert (conn.access_token, conn.refresh_token) == ("at-2", "rt-2")
-    assert all(r.headers["authorization"] == "Bearer at-2" for r in stub.seen("GET", f"{BASE}/sleep"))
+    sleeps = stub.seen("GET", f"{BASE}/sleep")
+    assert sleeps and all(r.headers["authorization"] == "Bearer at-2" for r in sleeps)
 
     assert run_sync(conn).status == "success"
     refreshes = stub.seen("POST", "/oauth/token")

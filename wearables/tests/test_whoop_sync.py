@@ -63,7 +63,8 @@ def test_full_oauth_connect_then_first_sync(world, login, provider_stub, django_
     conn = Connection.objects.get(patient=world.me, provider="whoop")
     assert conn.status == "linked" and conn.access_token == "at-1" and conn.refresh_token == "rt-1"
     # The first sync ran (eager Celery) with the new token.
-    assert all(r.headers["authorization"] == "Bearer at-1" for r in stub.seen("GET", "/v2/recovery"))
+    recoveries = stub.seen("GET", "/v2/recovery")
+    assert recoveries and all(r.headers["authorization"] == "Bearer at-1" for r in recoveries)
     assert conn.sync_logs.get().status == "success"
     assert DailyMetric.objects.filter(patient=world.me, source="whoop").exists()
 
