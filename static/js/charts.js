@@ -186,7 +186,13 @@
       return conf;
     }
     var scales = { x: x, y: yAxis(spec.y, "left") };
-    if (spec.y2) { scales.y2 = yAxis(spec.y2, "right"); }
+    if (spec.y2) {
+      scales.y2 = yAxis(spec.y2, "right");
+      // An empty right axis (no BMI yet) would only show a made-up scale.
+      scales.y2.display = spec.series.some(function (s) {
+        return s.axis === "y2" && s.points.some(function (p) { return p[1] !== null; });
+      });
+    }
 
     return {
       type: hasBars ? "bar" : "line",
@@ -249,10 +255,19 @@
     var labels = spec.x.kind === "day" ? dayLabels(spec.x.min, spec.x.max) : null;
     var shown = spec.series.filter(function (s) { return !s.quiet; });
     var rows = {}, order = [];
-    shown.forEach(function (s, col) {
+    var measuredFirst = shown.map(function (s, col) { return col; }).sort(function (a, b) {
+      return (shown[a].kind === "range") - (shown[b].kind === "range");
+    });
+    measuredFirst.forEach(function (col) {
+      var s = shown[col];
       slotsFor(spec, s, labels).forEach(function (slot) {
         if (valueOf(slot, 1) === null) { return; }
-        if (!rows[slot.x]) { rows[slot.x] = []; order.push(slot.x); }
+        // A row per x with a measured value; a usual range alone is not a row.
+        if (!rows[slot.x]) {
+          if (s.kind === "range") { return; }
+          rows[slot.x] = [];
+          order.push(slot.x);
+        }
         var axis = s.axis === "y2" ? spec.y2 : spec.y;
         rows[slot.x][col] = s.kind === "range" ? fmt(axis, valueOf(slot, 1)) + " – " + fmt(axis, valueOf(slot, 2))
           : fmt(axis, valueOf(slot, 1));
@@ -301,11 +316,8 @@
     var body = details.querySelector(".chart-values-body");
     var spec = specOf(details.getAttribute("data-chart-values"));
     if (body && spec && !body.querySelector("table")) {
-      body.textContent = "";
-      var wrap = document.createElement("div");
-      wrap.className = "table-wrap";
-      wrap.appendChild(valuesTable(spec));
-      body.appendChild(wrap);
+      body.textContent = "";  // the body scrolls (and takes focus for the keyboard), not the table
+      body.appendChild(valuesTable(spec));
     }
   }, true);  // toggle doesn't bubble: listen while capturing
 
