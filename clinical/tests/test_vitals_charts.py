@@ -1,9 +1,10 @@
 """The Vitals tab's chart specs (clinical/vitals_charts.py) on the one chart format."""
 
 import json
-import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from defusedxml import ElementTree as ET
 
 from clinical.vitals_charts import Point, vitals_charts
 from mahalo.charts import to_svg

@@ -2,11 +2,11 @@
 a PDF report draws from the same spec."""
 
 import json
-import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from defusedxml import ElementTree as ET
 
 from mahalo.charts import PALETTE, Axis, Band, Chart, LegendItem, Series, Threshold, days_between, time_iso, to_svg
 
@@ -113,7 +113,7 @@ def test_days_between():
 
 # --- SVG from the same spec ----------------------------------------------------------------
 
-def parse(svg: str) -> ET.Element:
+def parse(svg: str):
     root = ET.fromstring(svg)  # well-formed XML or this raises
     assert root.tag == f"{SVG}svg"
     return root

@@ -1,8 +1,9 @@
 """The Wearables tab's chart specs (wearables/charts.py) on the one chart format."""
 
 import json
-import xml.etree.ElementTree as ET
 from datetime import date, timedelta
+
+from defusedxml import ElementTree as ET
 
 from mahalo.charts import to_svg
 from wearables.charts import chart_spec, chart_specs
