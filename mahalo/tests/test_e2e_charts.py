@@ -101,6 +101,9 @@ def test_vitals_charts_look_the_same_after_the_wearables_tab(live_server, signed
     expect(table.locator("tbody tr")).to_have_count(4)  # built when opened (the toggle event is async)
     assert "142" in table.inner_text()
     assert axe_violations(page) == []
+    # The entry form beside the charts (js/observation-form.js) still shows only the chosen metric's fields.
+    page.locator("form[data-vt-form] select[name=metric]").select_option("weight")
+    expect(page.locator("form[data-vt-form] [data-vt-field=value2]")).to_be_hidden()
 
     # Over to Wearables by HTMX: its charts draw, and nothing global changes.
     page.get_by_role("link", name="Wearables").click()
