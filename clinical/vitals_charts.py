@@ -1,58 +1,46 @@
-"""Chart definitions for the Vitals tab: one plain, JSON-serialisable dict per chart.
+"""The Vitals tab's trend charts, as `mahalo.charts` specs (one JSON-ready dict per chart).
 
-Like wearables/charts.py, the dict says *what* to draw (points with their time,
-value, category colour and a tooltip line; the published table's bands as
-reference areas; thresholds as lines; an accessible summary), and
-static/js/vitals-charts.js draws it with the vendored Chart.js. A PDF report can
-draw the same dict.
-
-Times are sent as the patient's program-local wall clock in milliseconds ("as if
-UTC"), so the browser's own time zone never shifts a reading to another day.
-Invalid readings (impossible values, entered in error) never reach a chart.
+Each reading is a point on a time axis (the program's local wall clock, so the viewer's
+own time zone never moves a reading to another day), coloured by its own category and
+explained in the tooltip; the published tables' categories are reference bands and
+their other cut-offs dashed thresholds. `static/js/charts.js` draws them on the page
+and `mahalo.charts.to_svg` in a PDF. Invalid readings (impossible values, entered in
+error) never reach a chart: the caller passes only valid ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from clinical.observations import CATEGORY_LABELS, CONTEXT_LABELS, SHORT_SOURCES
+from mahalo.charts import Axis, Band, Chart, LegendItem, Series, Threshold, time_iso
 
-# Category colours (always shown with their text elsewhere; here the tooltip names them).
-BP_COLORS = {"normal": "#2f7d4f", "elevated": "#a46a00", "stage_1": "#d05a12", "stage_2": "#b42318",
-             "crisis": "#6b1212"}
-GLUCOSE_COLORS = {"normal": "#2f7d4f", "prediabetes": "#a46a00", "diabetes": "#d05a12", "hypo_1": "#b42318",
-                  "hypo_2": "#6b1212"}
-BMI_COLORS = {"normal": "#2f7d4f", "pre_obese": "#a46a00", "obese_1": "#d05a12", "obese_2": "#b42318",
-              "obese_3": "#6b1212", "mild_thinness": "#a46a00", "moderate_thinness": "#d05a12",
-              "severe_thinness": "#b42318"}
-INTERPRETATION_COLORS = {"normal": "#2f7d4f", "abnormal": "#d05a12", "critical": "#b42318"}
-LINE = {"systolic": "#334e68", "diastolic": "#7b8794", "heart_rate": "#9f3a50", "resting_heart_rate": "#3d6f99",
-        "spo2": "#0f766e", "weight": "#334e68", "bmi": "#7c5cbf", "glucose": "#334e68",
-        "body_temperature": "#9f3a50", "respiratory_rate": "#3d6f99", "range": "rgba(159, 58, 80, 0.18)"}
+# Category -> palette token (severity order); always shown with its text in the tooltip.
+BP_MARKS = {"normal": "ok", "elevated": "watch", "stage_1": "high", "stage_2": "alert", "crisis": "severe"}
+GLUCOSE_MARKS = {"normal": "ok", "prediabetes": "watch", "diabetes": "high", "hypo_1": "alert", "hypo_2": "severe"}
+INTERPRETATION_MARKS = {"normal": "ok", "abnormal": "high", "critical": "alert"}
+LINE = {"systolic": "navy", "diastolic": "gray", "heart_rate": "wine", "resting_heart_rate": "blue", "spo2": "teal",
+        "weight": "navy", "bmi": "violet", "glucose": "navy", "body_temperature": "wine", "respiratory_rate": "blue"}
 
-
-def _band(low, high, color, label):
-    return {"from": low, "to": high, "color": color, "label": label}
-
-
-# ACC/AHA 2017 office thresholds for systolic (the home line for stage 2 is 135: drawn as a line).
+# ACC/AHA 2017 office thresholds for systolic (the home line for stage 2 is 135: a threshold).
 BP_BANDS = [
-    _band(None, 120, "rgba(47, 125, 79, 0.07)", "Normal < 120"),
-    _band(120, 130, "rgba(164, 106, 0, 0.08)", "Elevated 120–129"),
-    _band(130, 140, "rgba(208, 90, 18, 0.08)", "Stage 1 130–139"),
-    _band(140, 180, "rgba(180, 35, 24, 0.07)", "Stage 2 ≥ 140"),
-    _band(180, None, "rgba(107, 18, 18, 0.12)", "Crisis > 180"),
+    Band(None, 120, "ok-tint", "Normal < 120"),
+    Band(120, 130, "watch-tint", "Elevated 120–129"),
+    Band(130, 140, "high-tint", "Stage 1 130–139"),
+    Band(140, 180, "alert-tint", "Stage 2 ≥ 140"),
+    Band(180, None, "severe-tint", "Crisis > 180"),
 ]
+BP_THRESHOLDS = [Threshold(135, "Home stage 2 (135)", "alert"), Threshold(80, "Diastolic 80", "gray"),
+                 Threshold(90, "Diastolic 90", "gray")]
 GLUCOSE_BANDS = [
-    _band(None, 54, "rgba(107, 18, 18, 0.12)", "Hypoglycemia level 2 < 54"),
-    _band(54, 70, "rgba(180, 35, 24, 0.08)", "Hypoglycemia level 1 54–69"),
-    _band(100, 126, "rgba(164, 106, 0, 0.08)", "Fasting prediabetes 100–125"),
-    _band(126, None, "rgba(208, 90, 18, 0.07)", "Fasting diabetes ≥ 126"),
+    Band(None, 54, "severe-tint", "Hypoglycemia level 2 < 54"),
+    Band(54, 70, "alert-tint", "Hypoglycemia level 1 54–69"),
+    Band(100, 126, "watch-tint", "Fasting prediabetes 100–125"),
+    Band(126, None, "high-tint", "Fasting diabetes ≥ 126"),
 ]
-SPO2_BANDS = [_band(None, 90, "rgba(180, 35, 24, 0.09)", "Below 90 %"),
-              _band(90, 95, "rgba(164, 106, 0, 0.08)", "90–94 %")]
-TEMPERATURE_BANDS = [_band(36.0, 37.9, "rgba(47, 125, 79, 0.07)", "36.0–37.9 °C")]
+SPO2_BANDS = [Band(None, 90, "alert-tint", "Below 90 %"), Band(90, 95, "watch-tint", "90–94 %")]
+TEMPERATURE_BANDS = [Band(36.0, 37.9, "ok-tint", "36.0–37.9 °C")]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +58,6 @@ class Point:
     low: float | None = None    # a day's min, when aggregated
     high: float | None = None   # a day's max
     count: int = 1
-
-
-def local_ms(moment: datetime, tz) -> int:
-    """The program-local wall clock as epoch milliseconds ("as if UTC")."""
-    local = moment.astimezone(tz).replace(tzinfo=UTC)
-    return int(local.timestamp() * 1000)
 
 
 def _fmt(value: float | None, decimals: int) -> str:
@@ -103,103 +85,91 @@ def _summary(title: str, unit: str, points: list[Point], decimals: int, days: in
     return text + (f", {category}." if category else ".")
 
 
-def _spec(key, title, unit, *, datasets, bands=(), lines=(), decimals=0, points=(), days=30, metric="",
-          legend=(), y2=None, note=""):
-    return {"key": key, "title": title, "unit": unit, "decimals": decimals, "datasets": datasets,
-            "bands": list(bands), "lines": list(lines), "y2": y2, "legend": list(legend), "note": note,
-            "summary": _summary(title, unit, list(points), decimals, days, metric or key),
-            "empty": not any(ds["points"] for ds in datasets)}
+def _notes(p: Point, metric: str, decimals: int, unit: str) -> list[str]:
+    """The tooltip lines under a point's value: its category, then how it was measured."""
+    extra = []
+    if p.count > 1:
+        extra.append(f"day mean of {p.count}, range {_fmt(p.low, decimals)}–{_fmt(p.high, decimals)} {unit}")
+    if p.source == "patient":
+        extra.append("entered by patient")
+    elif p.source == "staff":
+        extra.append("entered by staff")
+    elif p.source:
+        extra.append(p.source.replace("_", " ").title())
+    return [line for line in (_category_text(metric, p), "; ".join(extra)) if line]
 
 
-def _points(points: list[Point], tz, attr="value", *, metric: str, colors=None, decimals=0, unit=""):
-    out = []
-    for p in points:
-        value = getattr(p, attr)
-        if value is None:
-            continue
-        color = (colors or {}).get(p.category) or INTERPRETATION_COLORS.get(p.interpretation, "#334e68")
-        extra = []
-        if p.count > 1:
-            extra.append(f"day mean of {p.count}, range {_fmt(p.low, decimals)}–{_fmt(p.high, decimals)} {unit}")
-        if p.source == "patient":
-            extra.append("entered by patient")
-        elif p.source == "staff":
-            extra.append("entered by staff")
-        elif p.source:
-            extra.append(p.source.replace("_", " ").title())
-        out.append({"x": local_ms(p.at, tz), "y": round(value, decimals + 1), "c": color,
-                    "t": _category_text(metric, p), "e": "; ".join(extra),
-                    "hollow": p.context == "cuffless"})
-    return out
+def _series(key: str, label: str, points: list[Point], tz, *, metric: str, attr: str = "value", marks=None,
+            decimals: int = 0, unit: str = "", color: str = "navy", axis: str = "y", dash: bool = False) -> Series:
+    kept = [p for p in points if getattr(p, attr) is not None]
+    return Series(
+        key=key, label=label, color=color, axis=axis, dash=dash,
+        points=[(time_iso(p.at, tz), round(getattr(p, attr), decimals + 1)) for p in kept],
+        marks=[(marks or {}).get(p.category) or INTERPRETATION_MARKS.get(p.interpretation, "navy") for p in kept],
+        hollow=[p.context == "cuffless" for p in kept],
+        notes=[_notes(p, metric, decimals, unit) for p in kept],
+    )
 
 
-def bp_chart(points: list[Point], tz, days: int) -> dict:
-    datasets = [
-        {"label": "Systolic", "color": LINE["systolic"], "points": _points(points, tz, metric="blood_pressure",
-                                                                           colors=BP_COLORS, unit="mmHg")},
-        {"label": "Diastolic", "color": LINE["diastolic"], "dash": True,
-         "points": _points(points, tz, "value2", metric="blood_pressure", colors=BP_COLORS, unit="mmHg")},
+def bp_chart(points: list[Point], tz, days: int, *, x_min: str, x_max: str) -> dict:
+    series = [
+        _series("systolic", "Systolic", points, tz, metric="blood_pressure", marks=BP_MARKS, unit="mmHg",
+                color=LINE["systolic"]),
+        _series("diastolic", "Diastolic", points, tz, metric="blood_pressure", attr="value2", marks=BP_MARKS,
+                unit="mmHg", color=LINE["diastolic"], dash=True),
     ]
-    lines = [{"y": 135, "label": "Home stage 2 (135)", "color": "#b42318"},
-             {"y": 80, "label": "Diastolic 80", "color": "#7b8794"},
-             {"y": 90, "label": "Diastolic 90", "color": "#7b8794"}]
-    legend = [{"label": label, "color": BP_COLORS[slug], "style": "point"}
-              for slug, label in CATEGORY_LABELS["blood_pressure"].items()]
-    legend.append({"label": "Cuffless wearable (not for diagnosis)", "color": "#334e68", "style": "hollow"})
+    legend = [LegendItem(label, BP_MARKS[slug], "point") for slug, label in CATEGORY_LABELS["blood_pressure"].items()]
+    legend.append(LegendItem("Cuffless wearable (not for diagnosis)", "navy", "hollow"))
     note = ("Shaded bands: ACC/AHA 2017 office thresholds for systolic; dashed lines: diastolic 80 and 90 and the "
             "home stage-2 line (135). Each point is coloured by its own category (home readings use home thresholds).")
-    return _spec("blood_pressure", "Blood pressure", "mmHg", datasets=datasets, bands=BP_BANDS, lines=lines,
-                 points=points, days=days, legend=legend, note=note)
+    return Chart(key="blood_pressure", title="Blood pressure", unit="mmHg", x_kind="time", x_min=x_min, x_max=x_max,
+                 series=series, y=Axis(unit="mmHg"), bands=BP_BANDS, thresholds=BP_THRESHOLDS, legend=legend,
+                 note=note, summary=_summary("Blood pressure", "mmHg", points, 0, days, "blood_pressure")).as_dict()
 
 
 def simple_chart(key: str, title: str, unit: str, series: list[tuple[str, list[Point], str]], tz, days: int, *,
-                 bands=(), lines=(), colors=None, decimals=0, y2=None, legend=(), note="") -> dict:
-    """`series`: (label, points, metric) per line; a metric named in `y2` goes on the right axis."""
-    datasets = []
+                 x_min: str, x_max: str, bands=(), marks=None, decimals=0, y2: dict | None = None, legend=None,
+                 note="") -> dict:
+    """`series`: (label, points, metric) per line; the metric named by `y2["metric"]` goes on the right axis."""
+    drawn = []
     for label, points, metric in series:
-        ds = {"label": label, "color": LINE.get(metric, "#334e68"),
-              "points": _points(points, tz, metric=metric, colors=colors, decimals=decimals, unit=unit)}
-        if y2 and metric == y2["metric"]:
-            ds["axis"] = "y2"
-        datasets.append(ds)
+        on_y2 = bool(y2 and metric == y2["metric"])
+        drawn.append(_series(metric, label, points, tz, metric=metric, marks=marks, decimals=decimals, unit=unit,
+                             color=LINE.get(metric, "navy"), axis="y2" if on_y2 else "y"))
     main = series[0][1] if series else []
-    if not legend:
-        legend = [{"label": label, "color": LINE.get(metric, "#334e68"), "style": "line"}
-                  for label, _, metric in series]
-    return _spec(key, title, unit, datasets=datasets, bands=bands, lines=lines, decimals=decimals, points=main,
-                 days=days, metric=series[0][2] if series else key, legend=legend, y2=y2, note=note)
+    return Chart(
+        key=key, title=title, unit=unit, x_kind="time", x_min=x_min, x_max=x_max, series=drawn,
+        y=Axis(label=unit if y2 else "", unit=unit, decimals=decimals),
+        y2=Axis(label=y2["label"], decimals=decimals) if y2 else None,
+        bands=list(bands), legend=legend, note=note,
+        summary=_summary(title, unit, list(main), decimals, days, series[0][2] if series else key),
+    ).as_dict()
 
 
 def vitals_charts(by_metric: dict[str, list[Point]], tz, days: int, *, start: datetime, end: datetime) -> list[dict]:
     """The six trend charts, each spanning exactly the chosen range."""
-    specs = _charts(by_metric, tz, days)
-    for spec in specs:
-        spec["x_min"], spec["x_max"] = local_ms(start, tz), local_ms(end, tz)
-    return specs
-
-
-def _charts(by_metric: dict[str, list[Point]], tz, days: int) -> list[dict]:
     get = by_metric.get
-    glucose_legend = [{"label": label, "color": GLUCOSE_COLORS[slug], "style": "point"}
+    span = {"x_min": time_iso(start, tz), "x_max": time_iso(end, tz)}
+    glucose_legend = [LegendItem(label, GLUCOSE_MARKS[slug], "point")
                       for slug, label in CATEGORY_LABELS["glucose"].items()]
     return [
-        bp_chart(get("blood_pressure", []), tz, days),
+        bp_chart(get("blood_pressure", []), tz, days, **span),
         simple_chart("heart_rate", "Heart rate", "bpm",
                      [("Resting heart rate", get("resting_heart_rate", []), "resting_heart_rate"),
-                      ("Heart rate", get("heart_rate", []), "heart_rate")], tz, days,
+                      ("Heart rate", get("heart_rate", []), "heart_rate")], tz, days, **span,
                      note="Many samples a day are shown as the day's mean (the tooltip gives the range)."),
-        simple_chart("spo2", "Oxygen saturation", "%", [("SpO₂", get("spo2", []), "spo2")], tz, days,
+        simple_chart("spo2", "Oxygen saturation", "%", [("SpO₂", get("spo2", []), "spo2")], tz, days, **span,
                      bands=SPO2_BANDS, decimals=1,
                      note="Bands: below 90 % and 90–94 % (common adult reference range, no published table)."),
         simple_chart("weight", "Weight and BMI", "kg",
                      [("Weight (kg)", get("weight", []), "weight"), ("BMI (kg/m²)", get("bmi", []), "bmi")],
-                     tz, days, decimals=1, y2={"metric": "bmi", "label": "BMI"},
-                     lines=[], note="BMI on the right axis, WHO classes in the tooltip (WHO TRS 894)."),
-        simple_chart("glucose", "Glucose", "mg/dL", [("Glucose", get("glucose", []), "glucose")], tz, days,
-                     bands=GLUCOSE_BANDS, colors=GLUCOSE_COLORS, legend=glucose_legend,
+                     tz, days, **span, decimals=1, y2={"metric": "bmi", "label": "BMI"},
+                     note="BMI on the right axis, WHO classes in the tooltip (WHO TRS 894)."),
+        simple_chart("glucose", "Glucose", "mg/dL", [("Glucose", get("glucose", []), "glucose")], tz, days, **span,
+                     bands=GLUCOSE_BANDS, marks=GLUCOSE_MARKS, legend=glucose_legend,
                      note="Bands: ADA hypoglycemia levels and fasting thresholds; each point is classified with "
                           "its own context (fasting, after a meal, random)."),
         simple_chart("body_temperature", "Temperature", "°C",
-                     [("Temperature", get("body_temperature", []), "body_temperature")], tz, days,
+                     [("Temperature", get("body_temperature", []), "body_temperature")], tz, days, **span,
                      bands=TEMPERATURE_BANDS, decimals=1),
     ]

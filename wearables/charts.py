@@ -1,29 +1,31 @@
-"""Chart definitions for the wearables trends: one plain dict per metric.
+"""The Wearables tab's trend charts, as `mahalo.charts` specs (one JSON-ready dict per metric).
 
-The dict describes *what* to draw (dates, series with their source per point, the
-baseline band, units, colours, an accessible summary), not how a particular
-library draws it. The chart tab hands it to static/js/wearables-charts.js
-(Chart.js); a PDF report can draw the same dict server-side. Everything in it
-is JSON-serialisable.
+A day chart: one slot per local day of the range, a missing day a gap (never joined
+over). The patient's own usual range is a shaded `range` series that the tooltip
+shows only beside the value it describes; HRV of the other method is separate,
+labelled markers (never joined to the main line, no band); sleep stages stack.
+`static/js/charts.js` draws them on the page and `mahalo.charts.to_svg` in a PDF.
 """
 
 from __future__ import annotations
 
-from wearables.daily import BASELINE_MIN_POINTS, HRV_METHOD_LABELS, METRICS, Point, Series, source_label
+from mahalo.charts import Axis, Chart, LegendItem, Series, day_iso
+from wearables.daily import HRV_METHOD_LABELS, METRICS, Point, source_label
+from wearables.daily import Series as DailySeries
 
-# Calm, distinguishable on white, and none of them an alarm red: the band and
-# these colours must stay readable for a whole shift.
+# Palette tokens (mahalo.charts.PALETTE): calm, distinguishable on white, and none of
+# them an alarm red: the band and these colours must stay readable for a whole shift.
 COLORS = {
-    "hrv": "#0f766e",
-    "hrv_other": "#a16207",
-    "resting_hr": "#9f3a50",
-    "steps": "#3d6f99",
-    "sleep_deep_hours": "#312e81",
-    "sleep_rem_hours": "#6366f1",
-    "sleep_light_hours": "#a5b4fc",
-    "sleep_total": "#94a3b8",
-    "band": "rgba(71, 85, 105, 0.13)",
-    "band_mean": "rgba(71, 85, 105, 0.55)",
+    "hrv": "teal",
+    "hrv_other": "ochre",
+    "resting_hr": "wine",
+    "steps": "blue",
+    "sleep_deep_hours": "indigo-deep",
+    "sleep_rem_hours": "indigo",
+    "sleep_light_hours": "lavender",
+    "sleep_total": "slate",
+    "band": "range",
+    "band_mean": "range-line",
 }
 STAGE_LABELS = {"sleep_deep_hours": "Deep", "sleep_rem_hours": "REM", "sleep_light_hours": "Light",
                 "sleep_awake_hours": "Awake"}
@@ -66,11 +68,12 @@ def _round(value: float | None, metric: str) -> float | None:
     return round(value, DECIMALS.get(metric, 1) + 1)
 
 
-def _meta(point: Point) -> list[str] | None:
-    return [point.source_label, point.device] if point.value is not None else None
+def _source_line(point: Point) -> str:
+    device = point.device if point.device and point.device != point.source_label else ""
+    return f"Source: {point.source_label}" + (f" · {device}" if device else "")
 
 
-def _sources_caption(series: Series) -> str:
+def _sources_caption(series: DailySeries) -> str:
     """Which device the values came from: the device when it names its maker
     ("Oura Ring Gen3"), else source and device; several sources: each with its days."""
     sources = series.sources()
@@ -83,20 +86,20 @@ def _sources_caption(series: Series) -> str:
     return " · ".join(f"{source_label(slug)} {days} d" for slug, _, days in sources)
 
 
-def _band(series: Series, metric: str, baseline_days: int) -> dict | None:
+def _usual_range(series: DailySeries, metric: str, describes: tuple[str, ...]) -> list[Series]:
+    """The baseline band (mean ± 1 SD of the prior days) and its mean as a quiet guide line."""
     if not any(p.baseline_mean is not None for p in series.points):
-        return None
-    return {
-        "label": f"Usual range: {baseline_days}-day mean ± 1 SD (needs {BASELINE_MIN_POINTS} days)",
-        "lower": [_round(p.baseline_low, metric) for p in series.points],
-        "upper": [_round(p.baseline_high, metric) for p in series.points],
-        "mean": [_round(p.baseline_mean, metric) for p in series.points],
-        "color": COLORS["band"],
-        "mean_color": COLORS["band_mean"],
-    }
+        return []
+    return [
+        Series(key="usual", label="Usual range", kind="range", color=COLORS["band"], describes=describes,
+               points=[(day_iso(p.date), _round(p.baseline_low, metric), _round(p.baseline_high, metric))
+                       for p in series.points]),
+        Series(key="usual_mean", label="Usual mean", color=COLORS["band_mean"], dash=True, quiet=True,
+               points=[(day_iso(p.date), _round(p.baseline_mean, metric)) for p in series.points]),
+    ]
 
 
-def _summary(title: str, metric: str, series: Series, band: dict | None) -> str:
+def _summary(title: str, metric: str, series: DailySeries, banded: bool) -> str:
     present = series.present
     days = len(series.points)
     if not present:
@@ -104,20 +107,37 @@ def _summary(title: str, metric: str, series: Series, band: dict | None) -> str:
     last = present[-1]
     text = (f"{title}: latest {format_value(metric, last.value)} on {last.date:%b} {last.date.day} "
             f"({last.source_label}); {len(present)} of {days} days with data")
-    if band is not None and last.baseline_mean is not None:
+    if banded and last.baseline_mean is not None:
         text += (f"; usual range {format_value(metric, last.baseline_low)} to "
                  f"{format_value(metric, last.baseline_high)}")
     return text + "."
 
 
-def chart_spec(metric: str, series: Series, *, baseline_days: int, other: Series | None = None) -> dict:
+def _sleep(series: DailySeries, metric: str) -> tuple[list[Series], list[LegendItem]]:
+    """Stacked stages on nights that report every stage; other nights as a total bar."""
+    stages = [s for s in ("sleep_deep_hours", "sleep_rem_hours", "sleep_light_hours")
+              if any(s in p.extra for p in series.present)]
+    staged = [p.value is not None and bool(stages) and all(s in p.extra for s in stages) for p in series.points]
+    drawn, legend = [], []
+    for stage in stages:
+        drawn.append(Series(key=stage, label=STAGE_LABELS[stage], kind="bar", stack="sleep", color=COLORS[stage],
+                            points=[(day_iso(p.date), _round(p.extra.get(stage), metric) if ok else None)
+                                    for p, ok in zip(series.points, staged, strict=True)]))
+        legend.append(LegendItem(STAGE_LABELS[stage], COLORS[stage], "bar"))
+    if not all(ok for p, ok in zip(series.points, staged, strict=True) if p.value is not None):
+        label = "Total sleep" if not stages else "Total (no stages reported)"
+        drawn.append(Series(key="sleep_total", label=label, kind="bar", stack="sleep", color=COLORS["sleep_total"],
+                            points=[(day_iso(p.date), _round(p.value, metric) if not ok else None)
+                                    for p, ok in zip(series.points, staged, strict=True)]))
+        legend.append(LegendItem(label, COLORS["sleep_total"], "bar"))
+    return drawn, legend
+
+
+def chart_spec(metric: str, series: DailySeries, *, baseline_days: int, other: DailySeries | None = None) -> dict:
     """One metric's chart. For HRV, `other` is the series of the other method, drawn as
     separate, labelled points (never joined to the main line, no band)."""
     title = TITLES.get(metric, METRICS[metric].label)
     unit = METRICS[metric].unit
-    dates = [p.date.isoformat() for p in series.points]
-    datasets: list[dict] = []
-    legend: list[dict] = []
     subtitle = _sources_caption(series)
     series_label = title
     if metric == "hrv" and series.method:
@@ -126,70 +146,54 @@ def chart_spec(metric: str, series: Series, *, baseline_days: int, other: Series
         subtitle = f"{method} · {subtitle}"
 
     if metric == "sleep":
-        stages = [s for s in ("sleep_deep_hours", "sleep_rem_hours", "sleep_light_hours")
-                  if any(s in p.extra for p in series.present)]
-        staged = [p.value is not None and all(s in p.extra for s in stages) and bool(stages) for p in series.points]
-        for stage in stages:
-            datasets.append({"key": stage, "label": STAGE_LABELS[stage], "style": "bar", "stack": "sleep",
-                             "color": COLORS[stage],
-                             "values": [_round(p.extra.get(stage), metric) if ok else None
-                                        for p, ok in zip(series.points, staged, strict=True)],
-                             "meta": [_meta(p) if ok else None for p, ok in zip(series.points, staged, strict=True)]})
-            legend.append({"label": STAGE_LABELS[stage], "color": COLORS[stage], "style": "bar"})
-        # Nights reported without stages still show, as a total.
-        if not all(staged[i] for i, p in enumerate(series.points) if p.value is not None):
-            label = "Total sleep" if not stages else "Total (no stages reported)"
-            datasets.append({"key": "sleep_total", "label": label, "style": "bar", "stack": "sleep",
-                             "color": COLORS["sleep_total"],
-                             "values": [_round(p.value, metric) if not ok else None
-                                        for p, ok in zip(series.points, staged, strict=True)],
-                             "meta": [_meta(p) if not ok else None
-                                      for p, ok in zip(series.points, staged, strict=True)]})
-            legend.append({"label": label, "color": COLORS["sleep_total"], "style": "bar"})
-        # The tooltip shows the night's total and awake time, whatever is stacked.
-        totals = {"totals": [_round(p.value, metric) for p in series.points],
-                  "awake": [_round(p.extra.get("sleep_awake_hours"), metric) for p in series.points]}
+        drawn, legend = _sleep(series, metric)
     else:
-        totals = {}
-        style = "bar" if metric == "steps" else "line"
-        datasets.append({"key": metric, "label": series_label, "style": style, "color": COLORS.get(metric, "#334155"),
-                         "values": [_round(p.value, metric) for p in series.points],
-                         "meta": [_meta(p) for p in series.points]})
-        legend.append({"label": series_label, "color": COLORS.get(metric, "#334155"), "style": style})
+        kind = "bar" if metric == "steps" else "line"
+        color = COLORS.get(metric, "ink")
+        drawn = [Series(key=metric, label=series_label, kind=kind, color=color,
+                        points=[(day_iso(p.date), _round(p.value, metric)) for p in series.points])]
+        legend = [LegendItem(series_label, color, kind)]
+
+    # The tooltip's footer: the night's total and awake time, and where the day's value came from.
+    footers: dict[str, list[str]] = {}
+    for p in series.points:
+        lines = []
+        if metric == "sleep" and p.value is not None:
+            awake = p.extra.get("sleep_awake_hours")
+            lines.append(f"Total {format_value(metric, p.value)}"
+                         + (f" · awake {format_value(metric, awake)}" if awake is not None else ""))
+        if p.value is not None:
+            lines.append(_source_line(p))
+        footers[day_iso(p.date)] = lines
 
     if metric == "hrv" and other is not None and other.present:
         method = HRV_METHOD_LABELS[other.method]
-        label = f"{method} ({_sources_caption(other)}), days without {HRV_METHOD_LABELS[series.method]}"
-        datasets.append({"key": "hrv_other", "label": label, "style": "points", "color": COLORS["hrv_other"],
-                         "method": method,
-                         "values": [_round(p.value, metric) for p in other.points],
-                         "meta": [_meta(p) for p in other.points]})
-        legend.append({"label": f"{method}, other method: not comparable", "color": COLORS["hrv_other"],
-                       "style": "points"})
+        drawn.append(Series(key="hrv_other", label=f"{method} (other method)", kind="points",
+                            color=COLORS["hrv_other"],
+                            points=[(day_iso(p.date), _round(p.value, metric)) for p in other.points]))
+        legend.append(LegendItem(f"{method} ({_sources_caption(other)}), other method: not comparable",
+                                 COLORS["hrv_other"], "points"))
+        for p in other.present:
+            footers.setdefault(day_iso(p.date), []).append(_source_line(p))
 
-    band = _band(series, metric, baseline_days)
-    if band is not None:
-        legend.append({"label": f"Usual range ({baseline_days}-day mean ± 1 SD)", "color": COLORS["band"],
-                       "style": "band"})
-    return {
-        "key": metric,
-        "title": title,
-        "subtitle": subtitle or "No source",
-        "unit": unit,
-        "decimals": DECIMALS.get(metric, 1),
-        "format": {"sleep": "duration", "steps": "count"}.get(metric, "number"),
-        "dates": dates,
-        "datasets": datasets,
-        "band": band,
-        "legend": legend,
-        "begin_at_zero": metric in ("sleep", "steps"),
-        "summary": _summary(title if metric != "hrv" else series_label, metric, series, band),
-        "empty": not series.present and not (other and other.present),
-        **totals,
-    }
+    # The band describes this patient's usual values of the main series, never the other HRV method.
+    band = _usual_range(series, metric, describes=tuple(d.key for d in drawn if d.key != "hrv_other"))
+    if band:
+        legend.append(LegendItem(f"Usual range ({baseline_days}-day mean ± 1 SD)",
+                                 COLORS["band"], "band"))
+    first = series.points[0].date if series.points else None
+    last = series.points[-1].date if series.points else None
+    return Chart(
+        key=metric, title=title, unit=unit, subtitle=subtitle or "No source",
+        x_kind="day", x_min=day_iso(first) if first else "", x_max=day_iso(last) if last else "",
+        series=drawn + band, legend=legend, footers=footers,
+        y=Axis(unit=unit, format={"sleep": "duration", "steps": "count"}.get(metric, "number"),
+               decimals=DECIMALS.get(metric, 1), begin_at_zero=metric in ("sleep", "steps")),
+        summary=_summary(title if metric != "hrv" else series_label, metric, series, bool(band)),
+    ).as_dict()
 
 
-def chart_specs(series: dict[str, Series | None], *, baseline_days: int, days: int | None = None) -> list[dict]:
+def chart_specs(series: dict[str, DailySeries | None], *, baseline_days: int, days: int | None = None) -> list[dict]:
     """The four trend charts, in reading order. `days` keeps only the last N points
     (the series may have been built longer, e.g. for the 14-day table)."""
     specs = []
@@ -199,7 +203,7 @@ def chart_specs(series: dict[str, Series | None], *, baseline_days: int, days: i
             continue
         other = series.get("hrv_other") if metric == "hrv" else None
         if days is not None:
-            main = Series(main.metric, main.points[-days:], main.method)
-            other = Series(other.metric, other.points[-days:], other.method) if other else None
+            main = DailySeries(main.metric, main.points[-days:], main.method)
+            other = DailySeries(other.metric, other.points[-days:], other.method) if other else None
         specs.append(chart_spec(metric, main, baseline_days=baseline_days, other=other))
     return specs

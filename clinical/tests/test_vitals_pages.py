@@ -63,21 +63,25 @@ def test_tab_shows_categories_and_the_table_they_come_from(login, world):
     assert "ACC/AHA 2017" in page
     assert "Invalid: not a possible value" in page and "<s>1200/80</s>" in page
     assert "Record a reading" in page
-    assert 'id="vt-chart-data"' in page
+    assert 'id="chart-blood_pressure-spec"' in page and "js/charts.js" in page
 
 
-def test_invalid_readings_stay_out_of_the_trends(login, world):
+def chart_spec(page: str, key: str) -> dict:
+    """The spec of one chart as the page hands it to static/js/charts.js."""
     import json
     import re
 
+    return json.loads(re.search(rf'<script id="chart-{key}-spec" type="application/json">(.*?)</script>', page,
+                                re.S).group(1))
+
+
+def test_invalid_readings_stay_out_of_the_trends(login, world):
     patient = world.cardiac_patients[1]
     record(patient, world.clinician, value=118, value2=76)
     record(patient, world.clinician, value=1200, value2=80, minutes=90)
     page = login(world.clinician).get(vitals(patient)).content.decode()
-    data = json.loads(re.search(r'<script id="vt-chart-data" type="application/json">(.*?)</script>', page,
-                                re.S).group(1))
-    bp = next(c for c in data if c["key"] == "blood_pressure")
-    systolic = [p["y"] for p in bp["datasets"][0]["points"]]
+    bp = chart_spec(page, "blood_pressure")
+    systolic = [value for _, value in bp["series"][0]["points"]]
     assert systolic == [118]
 
 
@@ -167,9 +171,6 @@ def test_query_count_is_constant(login, world):
 
 
 def test_dense_metrics_are_drawn_per_day(login, world, monkeypatch):
-    import json
-    import re
-
     from clinical import vitals_views
 
     monkeypatch.setattr(vitals_views, "MAX_POINTS", 3)
@@ -177,12 +178,11 @@ def test_dense_metrics_are_drawn_per_day(login, world, monkeypatch):
     for i in range(5):
         record(patient, world.clinician, metric="heart_rate", value=60 + i, value2=None, unit="bpm", minutes=i + 1)
     page = login(world.clinician).get(vitals(patient)).content.decode()
-    data = json.loads(re.search(r'<script id="vt-chart-data" type="application/json">(.*?)</script>', page,
-                                re.S).group(1))
-    hr = next(c for c in data if c["key"] == "heart_rate")
-    points = [p for ds in hr["datasets"] for p in ds["points"]]
+    hr = chart_spec(page, "heart_rate")
+    points = [p for s in hr["series"] for p in s["points"]]
     assert 1 <= len(points) <= 2  # one per local day (two if the five minutes straddle midnight)
-    assert "day mean" in points[0]["e"]
+    notes = next(s["notes"] for s in hr["series"] if s["points"])
+    assert "day mean of" in notes[0][-1]
 
 
 def test_mark_entered_in_error(login, world):

@@ -2,7 +2,7 @@
 what the page shows, constant queries, and the real page in a browser."""
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -117,7 +117,7 @@ def test_full_page_shows_four_charts_table_connections_and_logs(login, world):
     html = response.content.decode()
     assert "<html" in html and 'aria-current="page">Wearables</a>' in html
     for key in ("hrv", "resting_hr", "sleep", "steps"):
-        assert f'data-wd-chart="{key}"' in html
+        assert f'data-chart="chart-{key}-spec"' in html and f'id="chart-{key}-spec"' in html
     assert "Content-Security-Policy" in response.headers
     assert "<script>alert" not in html  # raw bodies are escaped
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -125,16 +125,19 @@ def test_full_page_shows_four_charts_table_connections_and_logs(login, world):
     assert "SECRET" not in html and patient.wearable_connections.first().access_token_encrypted[:20] not in html
     assert "Needs re-consent" in html and "Linked" in html
     assert html.count("Sync now") == 1  # only the linked connection
-    assert "vendor/chartjs/4.6.1/chart.umd.min.js" in html and "js/wearables-charts.js" in html
+    assert "vendor/chartjs/4.6.1/chart.umd.min.js" in html and "js/charts.js" in html
 
     specs = json.loads(json.dumps(response.context["chart_specs"]))  # plain JSON, reusable by a PDF
     assert [s["key"] for s in specs] == ["hrv", "resting_hr", "sleep", "steps"]
     hrv = specs[0]
-    assert len(hrv["dates"]) == 30 and hrv["dates"][-1] == today_of(patient).isoformat()
+    today = today_of(patient)
+    assert hrv["x"] == {"kind": "day", "min": (today - timedelta(days=29)).isoformat(), "max": today.isoformat()}
+    main = hrv["series"][0]
+    assert len(main["points"]) == 30 and main["points"][-1][0] == today.isoformat()
     assert hrv["subtitle"].startswith("RMSSD")
-    assert hrv["datasets"][0]["values"][-4] is None  # the gap day three days ago stays a gap
-    assert hrv["datasets"][0]["meta"][-1] == ["Oura", "oura device"]
-    assert hrv["band"] is not None
+    assert main["points"][-4] == [(today - timedelta(days=3)).isoformat(), None]  # the gap day stays a gap
+    assert hrv["footers"][today.isoformat()] == ["Source: Oura · oura device"]
+    assert [s["kind"] for s in hrv["series"] if s["key"].startswith("usual")] == ["range", "line"]
     # The flowsheet: 14 days, newest first, the gap day empty.
     rows = response.context["table_rows"]
     assert len(rows) == 14 and rows[0]["date"] == today_of(patient)
@@ -150,7 +153,10 @@ def test_range_switch(login, world, raw, expected):
     response = login(world.lead).get(url(patient) + f"?days={raw}")
     assert response.status_code == 200
     assert response.context["days"] == expected
-    assert all(len(s["dates"]) == expected for s in response.context["chart_specs"])
+    specs = response.context["chart_specs"]
+    assert all(len(s["series"][0]["points"]) == expected for s in specs)
+    assert all(date.fromisoformat(s["x"]["max"]) - date.fromisoformat(s["x"]["min"]) == timedelta(days=expected - 1)
+               for s in specs)
 
 
 @pytest.mark.django_db
@@ -161,7 +167,7 @@ def test_htmx_fragment(login, world):
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in html and "<body" not in html
-    assert 'id="wd-chart-data"' in html and 'data-wd-chart="steps"' in html
+    assert 'id="chart-steps-spec"' in html and 'data-chart="chart-steps-spec"' in html
     assert "HX-Request" in response["Vary"]
 
 
@@ -287,11 +293,11 @@ def test_tab_in_a_browser(live_server, browser_page, world):
     page.goto(f"{live_server.url}/patients/{patient.pk}/")
     page.get_by_role("link", name="Wearables").click()
     page.wait_for_url(f"{live_server.url}{url(patient)}")
-    canvases = page.locator("canvas[data-wd-chart]")
+    canvases = page.locator("canvas[data-chart]")
     expect(canvases).to_have_count(4)
     wait_for_charts(page, 30)
     # Drawn, not just present: the canvases have a size and pixels.
-    assert page.evaluate("""() => [...document.querySelectorAll('canvas[data-wd-chart]')].every(c =>
+    assert page.evaluate("""() => [...document.querySelectorAll('canvas[data-chart]')].every(c =>
         c.width > 100 && c.height > 100 && window.Chart.getChart(c))""")
 
     page.get_by_role("link", name="90 days").click()
