@@ -9,7 +9,7 @@ class ClinicalConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from clinical import triggers
-        from wearables.ingest import data_ingested
+        from clinical.ingest import data_ingested
 
         # Rules run after every ingest and for every new program's defaults (clinical/triggers.py).
         data_ingested.connect(triggers.on_data_ingested, dispatch_uid="clinical.evaluate_after_ingest")
