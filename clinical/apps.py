@@ -15,16 +15,16 @@ class ClinicalConfig(AppConfig):
         data_ingested.connect(triggers.on_data_ingested, dispatch_uid="clinical.evaluate_after_ingest")
         post_save.connect(triggers.on_program_saved, sender="patients.Program",
                           dispatch_uid="clinical.default_rules_for_new_program")
-        # Timeline sources: recommendations and lab orders (registered on import).
-        from clinical import recommendations  # noqa: F401
+        # Timeline sources: alerts, recommendations and lab orders (registered on import).
+        from clinical import chart  # noqa: F401
 
         self.register_pages()
 
     @staticmethod
     def register_pages():
         """What the frame, the chart and the portal show of clinical (mahalo/shell.py, patients/shell.py)."""
-        from clinical.alert_chart import chart_alerts_context
         from clinical.alerting import open_alert_count
+        from clinical.chart import chart_alerts_context
         from mahalo import shell as frame
         from patients import shell
 
