@@ -194,8 +194,9 @@ def patient_vitals(request: HttpRequest, patient_id) -> HttpResponse:
 def observation_entered_in_error(request: HttpRequest, patient_id, observation_id) -> HttpResponse:
     patient = access.patient_for_request(request, patient_id, "update", "clinical")
     # Only a manual observation of this patient (a device's can't be withdrawn by hand).
-    manual = Observation.objects.filter(patient_id=patient.pk, source__in=observations.MANUAL_SOURCES)
-    obs = access.load(request, manual, observation_id, resource="clinical", action="update")
+    obs = access.load(request, Observation.objects.filter(patient_id=patient.pk,
+                                                          source__in=observations.MANUAL_SOURCES),
+                      observation_id, resource="clinical", action="update")
     try:
         observations.observation_mark_error(obs, actor=request.user, reason=request.POST.get("reason", ""),
                                             request=request)
