@@ -66,6 +66,7 @@ def run() -> dict:
     from django.core.management import call_command
     from django.db import connection, transaction
 
+    from clinical import ingest as clinical_ingest
     from clinical.models import Observation
     from mahalo.models import Project
     from patients.models import Patient, Program
@@ -76,7 +77,7 @@ def run() -> dict:
     # without a broker it would run inline here and be timed as ingest. Measured apart.
     from django.dispatch import Signal
 
-    ingest.data_ingested = Signal()
+    clinical_ingest.data_ingested = Signal()  # looked up at send time by clinical.ingest.data_arrived
     tag = uuid.uuid4().hex[:8]
     project = Project.objects.create(name=f"Ingest {tag}", slug=f"ingest-{tag}")
     program = Program.objects.create(project=project, name="Cardiac Rehab", timezone="Pacific/Honolulu")

@@ -9,22 +9,22 @@ class ClinicalConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from clinical import triggers
-        from wearables.ingest import data_ingested
+        from clinical.ingest import data_ingested
 
         # Rules run after every ingest and for every new program's defaults (clinical/triggers.py).
         data_ingested.connect(triggers.on_data_ingested, dispatch_uid="clinical.evaluate_after_ingest")
         post_save.connect(triggers.on_program_saved, sender="patients.Program",
                           dispatch_uid="clinical.default_rules_for_new_program")
-        # Timeline sources: recommendations and lab orders (registered on import).
-        from clinical import recommendations  # noqa: F401
+        # Timeline sources: alerts, recommendations and lab orders (registered on import).
+        from clinical import chart  # noqa: F401
 
         self.register_pages()
 
     @staticmethod
     def register_pages():
         """What the frame, the chart and the portal show of clinical (mahalo/shell.py, patients/shell.py)."""
-        from clinical.alert_chart import chart_alerts_context, has_open_alerts, open_alert_counts
         from clinical.alerting import open_alert_count
+        from clinical.chart import chart_alerts_context, has_open_alerts, open_alert_counts
         from mahalo import shell as frame
         from patients import registry, shell
 

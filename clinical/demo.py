@@ -3,7 +3,7 @@
 Every program gets the default rule set; Kai (cardiac) gets a week of home blood
 pressure readings with one crisis value yesterday, one metabolic patient a low
 glucose; then every active demo patient is evaluated, so the triage queue shows
-real alerts built from real readings. Readings go through wearables.ingest.store
+real alerts built from real readings. Readings go through clinical.ingest.store
 (the upsert) at fixed local times relative to today: a re-run the same day adds
 nothing, and evaluation updates the open alerts rather than adding any.
 """
@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 
 from django.utils import timezone
 
-from clinical import alerting
+from clinical import alerting, ingest
 from clinical.default_rules import ensure_default_rules
 from patients.models import Patient, Program
 
@@ -31,8 +31,6 @@ def _at(patient, days_ago: int, hour: int) -> datetime:
 
 
 def seed_clinical() -> dict:
-    from wearables import ingest
-
     rules = sum(ensure_default_rules(p) for p in Program.objects.select_related("project"))
     patients = Patient.objects.select_related("program", "project")
     kai = patients.filter(mrn=KAI_MRN).first()

@@ -5,6 +5,8 @@ from either open state. COMPLETED is reached only by entering the results
 (`lab_results_enter`), which creates the BloodTest rows and completes the order in
 one transaction. Anything else is refused with a message that says why.
 Every write is audited; LabOrder and BloodTest keep their history (simple-history).
+Reads take a patient the caller has already gated; one order by id comes through
+`lab_order_for` (the gate's `access.load`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.utils import timezone
 
 from clinical import classify
 from clinical.models import BloodTest, LabOrder
-from mahalo import audit
+from mahalo import access, audit
 
 Status = LabOrder.Status
 TRANSITIONS: dict[str, set[str]] = {
@@ -52,6 +54,18 @@ COMMON_TESTS: dict[str, tuple[str, str, float | None, float | None]] = {
 A1C_NAMES = {"hba1c", "a1c", "hemoglobin a1c", "haemoglobin a1c", "glycated hemoglobin", "glycohemoglobin"}
 A1C_LOINC = "4548-4"
 A1C_LABELS = {"normal": "Normal", "prediabetes": "Prediabetes range", "diabetes": "Diabetes range"}
+
+
+def orders_for(patient) -> list[LabOrder]:
+    """A (gated) patient's lab orders, newest first, with who ordered them."""
+    return list(LabOrder.objects.filter(patient_id=patient.pk).select_related("ordered_by").order_by("-ordered_at"))
+
+
+def lab_order_for(request, patient, order_id, *, action: str = "read") -> LabOrder:
+    """One of this patient's orders through the gate: 404 for another patient's order,
+    a missing or a malformed id alike."""
+    return access.load(request, LabOrder.objects.filter(patient_id=patient.pk), order_id, resource="clinical",
+                       action=action)
 
 
 def is_a1c(test_name: str, loinc: str = "") -> bool:

@@ -2,7 +2,7 @@
 
 `observation_record` is the one writer for a reading a person typed: it validates,
 converts to the canonical unit (clinical.units), and stores through
-`wearables.ingest.store`, like every other reading, so the same upsert, the
+`clinical.ingest.store`, like every other reading, so the same upsert, the
 classification (clinical.interpret), Patient.last_data_at and the rules trigger
 (`data_ingested`, on commit) apply. The value and unit the person typed are kept in
 `details.entered`.
@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from clinical import classify, units
+from clinical.ingest import Reading, data_ingested, store
 from clinical.metrics import METRICS
 from clinical.models import Interpretation, Observation, Source
 from mahalo import audit
@@ -142,7 +143,6 @@ def observation_record(patient, metric: str, value: float, unit: str, effective_
 
 def _store(patient, metric, value, value2, effective_at, *, context, details, actor, source, request, via):
     from clinical.interpret import interpret
-    from wearables.ingest import Reading, store
 
     with transaction.atomic():
         existing = (Observation.objects.select_for_update()
@@ -184,8 +184,6 @@ def observation_mark_error(observation: Observation, *, actor, reason: str, requ
     """Staff mark a manual reading entered in error. The row stays (with who, when and
     why) and becomes "invalid", so trends and rules leave it out; a BMI computed from
     a weight goes with it."""
-    from wearables.ingest import data_ingested
-
     if observation.source not in MANUAL_SOURCES:
         raise _error("observation", "Only readings entered by a person can be marked entered in error.")
     reason = (reason or "").strip()

@@ -2,8 +2,9 @@
 in the portal with author and date. Retiring one hides it from the patient and keeps
 it (with its history) on the chart. Both writes are audited.
 
-Also the timeline sources of this part of the clinical app: recommendations given
-and retired, lab orders placed, completed and cancelled.
+Reads take a patient the caller has already gated (`access.patient_for_request`);
+one recommendation by id comes through `recommendation_for` (the gate's `access.load`).
+Their timeline entries are in clinical/chart.py.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from clinical.models import LabOrder, Recommendation
-from mahalo import audit
-from patients import timeline
+from clinical.models import Recommendation
+from mahalo import access, audit
 
 MAX_LENGTH = 4000
 
@@ -51,41 +51,28 @@ def recommendation_retire(*, recommendation: Recommendation, actor, request=None
     return rec
 
 
-def _name(user) -> str:
-    return (user.get_full_name() or user.email) if user else "System"
+def for_patient(patient) -> list[Recommendation]:
+    """All of a (gated) patient's recommendations, newest first, with their authors."""
+    return list(Recommendation.objects.filter(patient_id=patient.pk).select_related("created_by")
+                .order_by("-created_at"))
 
 
-@timeline.register
-def _recommendations(patient, before, limit):
-    out = []
-    rows = (Recommendation.objects.filter(patient=patient, created_at__lt=before).select_related("created_by")
-            .order_by("-created_at")[:limit])
+def active_for(patient) -> list[Recommendation]:
+    """What the patient reads in their portal: the active ones, newest first."""
+    return list(Recommendation.objects.filter(patient_id=patient.pk, is_active=True).select_related("created_by")
+                .order_by("-created_at"))
+
+
+def by_domain(rows) -> list[tuple[str, list[Recommendation]]]:
+    """[(domain label, rows)] in the domains' order, empty domains left out."""
+    groups: dict[str, list] = {}
     for r in rows:
-        out.append(timeline.Entry(r.created_at, "recommendation", f"Recommendation: {r.get_domain_display()}",
-                                  r.content[:200], _name(r.created_by)))
-    retired = (Recommendation.objects.filter(patient=patient, is_active=False, updated_at__lt=before)
-               .order_by("-updated_at")[:limit])
-    for r in retired:
-        out.append(timeline.Entry(r.updated_at, "recommendation", f"Recommendation retired: {r.get_domain_display()}",
-                                  r.content[:120]))
-    return out
+        groups.setdefault(r.domain, []).append(r)
+    return [(label, groups[code]) for code, label in Recommendation.Domain.choices if code in groups]
 
 
-@timeline.register
-def _lab_orders(patient, before, limit):
-    out = []
-    rows = (LabOrder.objects.filter(patient=patient, ordered_at__lt=before).select_related("ordered_by")
-            .order_by("-ordered_at")[:limit])
-    for o in rows:
-        tests = ", ".join(o.tests)
-        out.append(timeline.Entry(o.ordered_at, "lab", f"Lab order: {tests}", o.notes[:200], _name(o.ordered_by)))
-    closed = (LabOrder.objects.filter(patient=patient, status__in=[LabOrder.Status.COMPLETED,
-                                                                   LabOrder.Status.CANCELLED],
-                                      updated_at__lt=before).order_by("-updated_at")[:limit])
-    for o in closed:
-        when = o.completed_at or o.updated_at
-        if when >= before:
-            continue
-        title = "Lab results received" if o.status == LabOrder.Status.COMPLETED else "Lab order cancelled"
-        out.append(timeline.Entry(when, "lab", f"{title}: {', '.join(o.tests)}", o.cancelled_reason[:200]))
-    return out
+def recommendation_for(request, patient, recommendation_id, *, action: str = "read") -> Recommendation:
+    """One of this patient's recommendations through the gate: 404 for another patient's,
+    a missing or a malformed id alike."""
+    return access.load(request, Recommendation.objects.filter(patient_id=patient.pk), recommendation_id,
+                       resource="clinical", action=action)

@@ -9,12 +9,14 @@ Device periods (99453, 99454, 99445)
 - A day counts once when at least one *device-transmitted* reading falls on it,
   as a LOCAL date in the program's time zone: an Observation whose source is a
   device or provider (every `clinical.models.Source` except "patient" and
-  "staff"), or a `wearables.DailyMetric` row from such a source (its `date` is
-  already local). CMS requires data transmitted by the device, so a value a
-  patient or a nurse typed in - even one read off a connected BP cuff - does not
-  count. Several readings, metrics or devices on one day count once. Readings
-  flagged "invalid" still count: the flag is about clinical plausibility, the
-  code is about the device having transmitted.
+  "staff"), or a day another app holds device data for (`wearables.DailyMetric`
+  rows from such a source, whose `date` is already local: wearables registers them
+  with `register_device_days`, since clinical does not import wearables). CMS
+  requires data transmitted by the device, so a value a patient or a nurse typed
+  in - even one read off a connected BP cuff - does not count. Several readings,
+  metrics or devices on one day count once. Readings flagged "invalid" still
+  count: the flag is about clinical plausibility, the code is about the device
+  having transmitted.
 - 99454 at 16-30 days, 99445 at 2-15 days, never both; nothing at 0-1 day.
 - 99453 (setup and education) is billed once per episode: with the period that
   contains `setup_completed_on` (period 1 when setup came before the start),
@@ -48,6 +50,7 @@ are audited here, in the one service each, so web and API can't drift apart.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -59,7 +62,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from clinical.models import Observation, RpmEpisode, Source, TimeEntry
-from mahalo import audit
+from mahalo import access, audit
 
 PERIOD_DAYS = 30
 # Entered by a person, not transmitted by a device: never counts toward device days.
@@ -201,13 +204,25 @@ def periods_ending_in(episode: RpmEpisode, first: date, last: date) -> list[Peri
 # --- Aggregates (constant queries) ---------------------------------------------------
 
 
+# Device days held by other apps (a daily summary from a device, not an Observation):
+# fn(patient_ids, first, last) -> iterable of (patient_id, local date), one GROUP BY query.
+# Registered from the app's AppConfig.ready() (wearables: its DailyMetric days).
+DeviceDays = Callable[[object, date, date], Iterable[tuple[object, date]]]
+DEVICE_DAY_SOURCES: dict[str, DeviceDays] = {}
+
+
+def register_device_days(key: str, source: DeviceDays) -> DeviceDays:
+    """Count another app's device data as device days (keyed: registering twice replaces)."""
+    DEVICE_DAY_SOURCES[key] = source
+    return source
+
+
 def device_days(patient_ids, tz: ZoneInfo, first: date, last: date) -> dict[object, set[date]]:
     """{patient_id: {local dates with device readings}} for first..last (inclusive).
 
-    `patient_ids` may be a list or a subquery. Two GROUP BY queries, one row per
-    patient and local day, whatever the number of readings."""
-    from wearables.models import DailyMetric
-
+    `patient_ids` may be a list or a subquery. One GROUP BY query for observations and
+    one per registered source, one row per patient and local day, whatever the number
+    of readings."""
     days: dict[object, set[date]] = defaultdict(set)
     observed = (
         Observation.objects.filter(patient_id__in=patient_ids,
@@ -221,15 +236,9 @@ def device_days(patient_ids, tz: ZoneInfo, first: date, last: date) -> dict[obje
     )
     for patient_id, day in observed:
         days[patient_id].add(day)
-    summarized = (
-        DailyMetric.objects.filter(patient_id__in=patient_ids, date__gte=first, date__lte=last)
-        .exclude(source__in=MANUAL_SOURCES)
-        .values_list("patient_id", "date")
-        .order_by()
-        .distinct()
-    )
-    for patient_id, day in summarized:
-        days[patient_id].add(day)
+    for source in DEVICE_DAY_SOURCES.values():
+        for patient_id, day in source(patient_ids, first, last):
+            days[patient_id].add(day)
     return days
 
 
@@ -348,6 +357,24 @@ def current_period(episode: RpmEpisode | None, tz: ZoneInfo, today: date | None 
 def _audit(*, action: str, patient, entry, request=None, actor=None, **metadata):
     audit.record(action=action, request=request, actor=actor, resource="clinical", patient=patient,
                  object_id=entry.pk, metadata={"kind": type(entry).__name__, **metadata})
+
+
+def episodes_for(patient) -> list[RpmEpisode]:
+    """A (gated) patient's episodes, newest first."""
+    return list(RpmEpisode.objects.filter(patient=patient).order_by("-started_on"))
+
+
+def finished_entries(patient, since: datetime) -> list[TimeEntry]:
+    """A (gated) patient's stopped time entries started since `since`, newest first."""
+    return list(TimeEntry.objects.filter(patient=patient, started_at__gte=since, ended_at__isnull=False)
+                .select_related("staff").order_by("-started_at"))
+
+
+def episode_for(request, patient, episode_id, *, action: str = "write") -> RpmEpisode:
+    """One of this patient's episodes through the gate: 404 for another patient's episode,
+    a missing or a malformed id alike."""
+    return access.load(request, RpmEpisode.objects.filter(patient=patient).select_related("patient__program"),
+                       episode_id, resource="clinical", action=action)
 
 
 def running_timer(*, patient, staff_user) -> TimeEntry | None:

@@ -1,4 +1,4 @@
-"""When the rules run: after an ingest (wearables.ingest.data_ingested), after a
+"""When the rules run: after an ingest (clinical.ingest.data_ingested), after a
 manual observation entry (`queue_evaluation`), for a new program (its default
 rules). The receivers are connected in clinical/apps.py."""
 
@@ -31,7 +31,7 @@ def _queue(patient_id: str) -> None:
 
 
 def on_data_ingested(sender, patient_id, **kwargs) -> None:
-    """wearables.ingest sends this after its transaction commits."""
+    """clinical.ingest sends this after the transaction that stored readings commits."""
     queue_evaluation(patient_id)
 
 

@@ -18,6 +18,5 @@ urlpatterns = [
     path("", include("messaging.api")),
     path("", include("scheduling.api")),
     path("", include("wearables.api_urls")),
-    path("", include("clinical.api_urls")),
     *router.urls,
 ]

@@ -24,7 +24,5 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("", include("scheduling.urls")),
     path("", include("wearables.urls")),
-    path("", include("clinical.rpm_urls")),
-    path("", include("clinical.alert_urls")),
-    path("", include("clinical.vitals_urls")),
+    path("", include("clinical.urls")),
 ]

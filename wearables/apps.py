@@ -12,3 +12,8 @@ class WearablesConfig(AppConfig):
         shell.register_tab(shell.Tab("wearables", "Wearables", 20, "patient_wearables",
                                      "patients/tab_wearables.html", resource="wearables"))
         shell.register_portal_page(shell.PortalPage("devices", "Devices", 70, "portal_devices"))
+        # Device summaries count as RPM device days (clinical reads them through this registry).
+        from clinical import rpm
+        from wearables import daily
+
+        rpm.register_device_days("wearables.daily_metrics", daily.device_days)

@@ -301,3 +301,12 @@ def baseline(values: list[float | None]) -> tuple[float, float] | None:
     # and the band is drawn at a pixel's precision.
     mean = math.fsum(present) / n
     return mean, math.sqrt(math.fsum((v - mean) ** 2 for v in present) / (n - 1))
+
+
+def device_days(patient_ids, first: date, last: date):
+    """(patient_id, date) of the days with a device summary, first..last inclusive: RPM
+    counts them as device days (clinical.rpm.register_device_days, from wearables/apps.py).
+    `date` is already the local day; manual sources never count."""
+    return (DailyMetric.objects.filter(patient_id__in=patient_ids, date__gte=first, date__lte=last)
+            .exclude(source__in=(Source.STAFF, Source.PATIENT))
+            .values_list("patient_id", "date").order_by().distinct())

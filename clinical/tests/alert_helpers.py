@@ -1,5 +1,6 @@
 """Helpers for the rules/alerts tests: readings through the real writer
-(wearables.ingest.store, which classifies them), rules from the default set."""
+(clinical.ingest.store, which classifies them), device days through wearables'
+(the daily rules read wearables.DailyMetric), rules from the default set."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
+from clinical import ingest
 from clinical.default_rules import ensure_default_rules
 from clinical.models import ClinicalRule
-from wearables import ingest
+from wearables import ingest as wearables_ingest
 
 NOW = datetime(2026, 3, 10, 20, 0, tzinfo=timezone.get_fixed_timezone(0))
 
@@ -41,8 +43,8 @@ def dailies(patient, values: dict[int, float], field: str, *, now=NOW, source="o
         data = {field: value}
         if field == "hrv_ms":
             data["hrv_method"] = method
-        rows.append(ingest.Daily(today - timedelta(days=back), data))
-    ingest.store(patient, source, dailies=rows)
+        rows.append(wearables_ingest.Daily(today - timedelta(days=back), data))
+    wearables_ingest.store(patient, source, dailies=rows)
 
 
 def local(patient, days_back: int, hour: int, now=NOW) -> datetime:

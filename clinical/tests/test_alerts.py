@@ -316,7 +316,7 @@ def test_program_leads(world):
 # --- Triggers ------------------------------------------------------------------------------------------
 
 def test_ingest_signal_evaluates_the_patient(world, django_capture_on_commit_callbacks):
-    from wearables import ingest
+    from clinical import ingest
 
     patient = world.cardiac_patients[1]
     ensure_default_rules(world.cardiac)

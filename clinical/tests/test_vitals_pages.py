@@ -171,9 +171,9 @@ def test_query_count_is_constant(login, world):
 
 
 def test_dense_metrics_are_drawn_per_day(login, world, monkeypatch):
-    from clinical import vitals_views
+    from clinical.views import observations as observation_views
 
-    monkeypatch.setattr(vitals_views, "MAX_POINTS", 3)
+    monkeypatch.setattr(observation_views, "MAX_POINTS", 3)
     patient = world.cardiac_patients[1]
     for i in range(5):
         record(patient, world.clinician, metric="heart_rate", value=60 + i, value2=None, unit="bpm", minutes=i + 1)

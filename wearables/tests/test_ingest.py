@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from clinical import ingest as clinical_ingest
 from clinical.models import Observation
 from wearables import ingest
 from wearables.ingest import Daily, InvalidReading, Reading
@@ -100,12 +101,12 @@ def test_data_ingested_signal_fires_after_commit(world, django_capture_on_commit
     def receiver(sender, **kwargs):
         seen.append(kwargs)
 
-    ingest.data_ingested.connect(receiver)
+    clinical_ingest.data_ingested.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
             ingest.store(world.me, "oura", [Reading("heart_rate", datetime(2026, 1, 1, tzinfo=UTC), 60)],
                          [Daily(date(2026, 1, 1), {"steps": 4000})])
     finally:
-        ingest.data_ingested.disconnect(receiver)
+        clinical_ingest.data_ingested.disconnect(receiver)
     assert len(seen) == 1
     assert seen[0]["patient_id"] == world.me.pk and seen[0]["metrics"] == {"heart_rate", "steps"}

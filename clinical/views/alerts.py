@@ -1,6 +1,7 @@
 """The triage queue (/alerts/), an alert's page, its transitions, the nav badge and
-the rule dry run. Every alert is reached through the gate: access.scoped(user,
-Alert, "clinical") - a patient the user may not see has no alerts for them, and
+the rule dry run. Every alert is reached through the gate: the queue through
+`clinical.triage.filter_alerts` (the same filter as /api/v1/alerts/), one alert
+through `access.load` - a patient the user may not see has no alerts for them, and
 an alert id of such a patient is a 404 like a missing one."""
 
 from __future__ import annotations
@@ -10,19 +11,18 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clinical import alerting
+from clinical import alerting, triage
 from clinical import rules as rule_engine
 from clinical.metrics import METRICS
-from clinical.models import Alert, ClinicalRule, RuleExecution, Severity
+from clinical.models import Alert, RuleExecution, Severity
 from mahalo import access, audit
 from mahalo.decorators import permission_required, staff_required
 from mahalo.models import User
@@ -30,9 +30,7 @@ from mahalo.shell import current_program
 
 STATUS_FILTERS = [("", "Open (not snoozed)"), ("active", "Active"), ("acknowledged", "Acknowledged"),
                   ("snoozed", "Snoozed"), ("resolved", "Resolved"), ("dismissed", "Dismissed"), ("all", "All")]
-FILTER_KEYS = ("severity", "status", "program", "mine", "q", "patient")
-SEVERITY_ORDER = Case(When(severity=Severity.CRITICAL, then=Value(0)), When(severity=Severity.WARNING, then=Value(1)),
-                      default=Value(2), output_field=IntegerField())
+RELATED = ("patient__program", "assignee", "acknowledged_by", "closed_by")
 
 
 def _uuid(value) -> uuid.UUID | None:
@@ -42,59 +40,12 @@ def _uuid(value) -> uuid.UUID | None:
         return None
 
 
-def visible_alerts(user, action: str = "read") -> QuerySet[Alert]:
-    return access.scoped(user, Alert.objects.all(), "clinical", action)
-
-
-def filter_alerts(user, params, *, focus=None) -> tuple[QuerySet[Alert], dict, dict]:
-    """(alerts, filters applied, errors): the queue's filters, only ever narrowing the gate's rows."""
-    qs = visible_alerts(user)
-    f = {k: (params.get(k) or "").strip() for k in FILTER_KEYS}
-    errors: dict[str, str] = {}
-    now = timezone.now()
-    awake = Q(snoozed_until__isnull=True) | Q(snoozed_until__lte=now)
-    status = f["status"]
-    if status == "":
-        qs = qs.filter(awake, status__in=Alert.OPEN)
-    elif status == "snoozed":
-        qs = qs.filter(status__in=Alert.OPEN, snoozed_until__gt=now)
-    elif status in Alert.Status.values:
-        qs = qs.filter(status=status)
-    elif status != "all":
-        errors["status"] = "Unknown status."
-        f["status"] = ""
-        qs = qs.filter(awake, status__in=Alert.OPEN)
-    if f["severity"]:
-        if f["severity"] in Severity.values:
-            qs = qs.filter(severity=f["severity"])
-        else:
-            errors["severity"] = "Unknown severity."
-    if f["program"]:
-        program_id = _uuid(f["program"])
-        qs = qs.filter(patient__program_id=program_id) if program_id else qs.none()
-    elif focus is not None:
-        qs = qs.filter(patient__program=focus)
-    if f["mine"]:
-        qs = qs.filter(assignee=user)
-    if f["patient"]:
-        patient_id = _uuid(f["patient"])
-        qs = qs.filter(patient_id=patient_id) if patient_id else qs.none()
-    for term in f["q"].upper().split():
-        qs = qs.filter(patient__search_text__contains=term)
-    if status in ("resolved", "dismissed"):
-        qs = qs.order_by("-closed_at", "-created_at")
-    else:
-        # Critical first, then the oldest: the one waiting longest is the one at risk.
-        qs = qs.annotate(severity_rank=SEVERITY_ORDER).order_by("severity_rank", "created_at", "id")
-    return qs.select_related("patient__program", "assignee", "acknowledged_by", "closed_by"), f, errors
-
-
 @vary_on_headers("HX-Request")
 @permission_required("clinical", "read")
 def alert_queue(request: HttpRequest) -> HttpResponse:
     focus = current_program(request)
-    qs, filters, errors = filter_alerts(request.user, request.GET, focus=focus)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
+    qs, filters, errors = triage.filter_alerts(request.user, request.GET, focus=focus)
+    page = Paginator(qs.select_related(*RELATED), 50).get_page(request.GET.get("page"))
     audit.record(request=request, action="list", resource="clinical.alert",
                  metadata={"filters": {k: v for k, v in filters.items() if v}, "page": page.number,
                            "count": len(page.object_list)})
@@ -120,17 +71,15 @@ def alert_badge(request: HttpRequest) -> HttpResponse:
 
 
 def _alert_for(request, alert_id, action: str = "read") -> Alert:
-    alert = (visible_alerts(request.user, action).select_related("patient__program", "patient__project", "rule",
-                                                                 "assignee", "acknowledged_by", "closed_by")
-             .filter(pk=alert_id).first())
-    if alert is None:
-        raise Http404("No such alert.")
-    return alert
+    # Audited by the page (as "clinical.alert"), not twice by the loader.
+    return access.load(request, Alert.objects.select_related(*RELATED, "patient__project", "rule"), alert_id,
+                       resource="clinical", action=action, audit_read=False)
 
 
 def _detail_context(request, alert: Alert, **extra) -> dict:
     history = list(alert.history.select_related("history_user").order_by("-history_date", "-history_id")[:50])
-    executions = list(RuleExecution.objects.filter(alert=alert).order_by("-executed_at")[:20])
+    executions = list(access.scoped(request.user, RuleExecution.objects, "clinical").filter(alert=alert)
+                      .order_by("-executed_at")[:20])
     can_update = access.can(request.user, "clinical", "update")
     return {
         "alert": alert, "patient": alert.patient, "tz": alert.patient.program.timezone,
@@ -280,8 +229,7 @@ def alert_action(request: HttpRequest, alert_id, action: str) -> HttpResponse:
 
 
 def _row_context(request, alert: Alert, **extra) -> dict:
-    alert = Alert.objects.select_related("patient__program", "assignee", "acknowledged_by", "closed_by").get(
-        pk=alert.pk)
+    alert = access.scoped(request.user, Alert.objects.select_related(*RELATED), "clinical").get(pk=alert.pk)
     return {"alert": alert, "can_update": access.can(request.user, "clinical", "update"), "now": timezone.now(),
             **extra}
 
@@ -307,7 +255,7 @@ def alert_bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Select at least one alert.")
         return redirect(back)
     done = skipped = 0
-    for alert in visible_alerts(request.user, "update").filter(pk__in=ids[:200]):
+    for alert in triage.visible_alerts(request.user, "update").filter(pk__in=ids[:200]):
         try:
             alerting.alert_acknowledge(alert=alert, actor=request.user, note=request.POST.get("note", ""),
                                        request=request)
@@ -327,20 +275,14 @@ def alert_bulk(request: HttpRequest) -> HttpResponse:
 @permission_required("clinical", "read")
 def rule_dry_run(request: HttpRequest, rule_id) -> HttpResponse:
     """Evaluate a rule against one of the user's patients and show what would fire. Writes nothing."""
-    project = access.project_of(request.user)
-    rules = ClinicalRule.objects.select_related("program")
-    if not request.user.is_superuser:
-        rules = rules.filter(project=project)
-    rule = get_object_or_404(rules, pk=rule_id)
-    patients = access.patients_for(request.user, "read", "clinical")
+    rule = triage.rule_for(request, rule_id)  # 404 for another program's or tenant's rule
+    patients = access.patients_for(request.user, "read", "clinical").filter(project_id=rule.project_id)
     if rule.program_id:
         patients = patients.filter(program_id=rule.program_id)
-    elif not request.user.is_superuser:
-        patients = patients.filter(project_id=rule.project_id)
     patient = result = plan = None
     if raw := request.GET.get("patient"):
         patient = access.patient_for_request(request, _uuid(raw) or uuid.UUID(int=0), "read", "clinical")
-        if rule.program_id and patient.program_id != rule.program_id:
+        if patient.project_id != rule.project_id or (rule.program_id and patient.program_id != rule.program_id):
             raise Http404("The rule doesn't apply to this patient's program.")
         result = rule_engine.evaluate(rule, patient)
         plan = alerting.plan(rule, patient, result)

@@ -1,6 +1,7 @@
 """RPM billing pages: the chart's RPM tab (/patients/<uuid>/rpm/) with its timer,
 manual time and episode actions, and the monthly report per program
-(/reports/rpm/ and its CSV export). The rules are in `clinical.rpm`."""
+(/reports/rpm/ and its CSV export). The rules, and the reads of a patient's episodes
+and time, are in `clinical.rpm`."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from clinical import rpm
-from clinical.models import RpmEpisode, TimeEntry
-from clinical.rpm_forms import EpisodeEndForm, EpisodeSetupForm, EpisodeStartForm, ManualTimeForm, StopTimerForm
+from clinical.forms import EpisodeEndForm, EpisodeSetupForm, EpisodeStartForm, ManualTimeForm, StopTimerForm
 from mahalo import access, audit
 from mahalo.decorators import permission_required
 from mahalo.exports import stream_csv
@@ -30,15 +30,14 @@ def tab_context(request, patient, **forms) -> dict:
     """Everything the RPM tab shows, in a fixed number of queries."""
     tz = patient.program.tz
     today = rpm.local_today(tz)
-    episodes = list(RpmEpisode.objects.filter(patient=patient).order_by("-started_on"))
+    episodes = rpm.episodes_for(patient)
     episode = next((e for e in episodes if e.started_on <= today and (e.ended_on is None or e.ended_on >= today)),
                    None)
     month_rows = rpm.ledger(patients=[patient.pk], tz=tz, month=today, today=today)
     month_row = month_rows[0] if month_rows else None
     month_time = rpm.month_time([patient.pk], tz, today).get(patient.pk, rpm.MonthTime())
     first = rpm.local_midnight(rpm.month_start(today), tz)
-    entries = list(TimeEntry.objects.filter(patient=patient, started_at__gte=first, ended_at__isnull=False)
-                   .select_related("staff").order_by("-started_at"))
+    entries = rpm.finished_entries(patient, first)
     for entry in entries:
         entry.duration = f"{entry.seconds // 60} min" if entry.seconds % 60 == 0 else (
             f"{entry.seconds // 60} min {entry.seconds % 60} s")
@@ -170,19 +169,11 @@ def episode_start(request: HttpRequest, patient_id) -> HttpResponse:
     return _answer(request, patient, start_form=form)
 
 
-def _episode(patient, episode_id) -> RpmEpisode:
-    # Looked up under the already-gated patient: another patient's episode is a 404.
-    episode = RpmEpisode.objects.filter(pk=episode_id, patient=patient).select_related("patient__program").first()
-    if episode is None:
-        raise Http404("No such episode.")
-    return episode
-
-
 @require_POST
 @permission_required("clinical", "write")
 def episode_setup(request: HttpRequest, patient_id, episode_id) -> HttpResponse:
     patient = _writer(request, patient_id)
-    episode = _episode(patient, episode_id)
+    episode = rpm.episode_for(request, patient, episode_id)
     form = EpisodeSetupForm(request.POST)
     if form.is_valid():
         try:
@@ -199,7 +190,7 @@ def episode_setup(request: HttpRequest, patient_id, episode_id) -> HttpResponse:
 @permission_required("clinical", "write")
 def episode_end(request: HttpRequest, patient_id, episode_id) -> HttpResponse:
     patient = _writer(request, patient_id)
-    episode = _episode(patient, episode_id)
+    episode = rpm.episode_for(request, patient, episode_id)
     form = EpisodeEndForm(request.POST)
     if form.is_valid():
         try:

@@ -1,5 +1,5 @@
-"""Portal pages of the clinical app: the patient enters readings (/portal/vitals/) and
-reads their care team's recommendations (/portal/recommendations/).
+"""Portal pages of the clinical app: the patient records observations (/portal/vitals/,
+"My readings") and reads their care team's recommendations (/portal/recommendations/).
 
 The patient comes from `portal_page` (their own record, nothing else); writes go
 through the same service as the chart and the API, with source "patient".
@@ -7,22 +7,23 @@ through the same service as the chart and the API, with source "patient".
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from clinical import observations
-from clinical.models import Observation, Recommendation, Source
-from clinical.vitals_views import ReadingForm, _tz
+from clinical import observations, recommendations
+from clinical.forms import ObservationForm
+from clinical.models import Observation, Source
 from mahalo import access, audit
 from patients.shell import portal_page
 
 RECENT = 20
 
 
-def _active_recommendations(patient):
-    return list(Recommendation.objects.filter(patient_id=patient.pk, is_active=True).select_related("created_by")
-                .order_by("-created_at"))
+def _tz(patient):
+    return patient.program.tz if patient.program_id else UTC
 
 
 @portal_page
@@ -30,11 +31,11 @@ def portal_vitals(request: HttpRequest, patient) -> HttpResponse:
     # Through the gate like every other write (the patient's self permissions include clinical:write).
     patient = access.get_patient_for(request.user, patient.pk, "read", "clinical")
     tz = _tz(patient)
-    form = ReadingForm(metrics=observations.PORTAL_METRICS, tz=tz, default_setting="home")
+    form = ObservationForm(metrics=observations.PORTAL_METRICS, tz=tz, default_setting="home")
     status = 200
     if request.method == "POST":
         patient = access.get_patient_for(request.user, patient.pk, "write", "clinical")
-        form = ReadingForm(request.POST, metrics=observations.PORTAL_METRICS, tz=tz, default_setting="home")
+        form = ObservationForm(request.POST, metrics=observations.PORTAL_METRICS, tz=tz, default_setting="home")
         recorded = None
         if form.is_valid():
             recorded = form.record(patient, actor=request.user, source=Source.PATIENT, request=request, via="portal")
@@ -50,11 +51,12 @@ def portal_vitals(request: HttpRequest, patient) -> HttpResponse:
     audit.record(request=request, action="read", resource="clinical", patient=patient,
                  metadata={"via": "portal", "page": "vitals"})
     recent = [observations.decorate(o) for o in
-              Observation.objects.filter(patient_id=patient.pk, metric__in=observations.PORTAL_METRICS + ("bmi",))
+              access.scoped(request.user, Observation.objects, "clinical")
+              .filter(patient_id=patient.pk, metric__in=observations.PORTAL_METRICS + ("bmi",))
               .order_by("-effective_at")[:RECENT]]
     return render(request, "clinical/portal_vitals.html", {
         "patient": patient, "form": form, "unit_map": form.unit_map, "recent": recent,
-        "recommendations": _active_recommendations(patient)[:3], "tzname": tz.key if hasattr(tz, "key") else "UTC",
+        "recommendations": recommendations.active_for(patient)[:3], "tzname": tz.key if hasattr(tz, "key") else "UTC",
         "portal_nav": "vitals",
     }, status=status)
 
@@ -64,12 +66,8 @@ def portal_recommendations(request: HttpRequest, patient) -> HttpResponse:
     patient = access.get_patient_for(request.user, patient.pk, "read", "clinical")
     audit.record(request=request, action="read", resource="clinical", patient=patient,
                  metadata={"via": "portal", "page": "recommendations"})
-    rows = _active_recommendations(patient)
-    groups: dict[str, list] = {}
-    for r in rows:
-        groups.setdefault(r.domain, []).append(r)
-    ordered = [(label, groups[code]) for code, label in Recommendation.Domain.choices if code in groups]
     return render(request, "clinical/portal_recommendations.html", {
-        "patient": patient, "groups": ordered, "tzname": _tz(patient).key if patient.program_id else "UTC",
+        "patient": patient, "groups": recommendations.by_domain(recommendations.active_for(patient)),
+        "tzname": _tz(patient).key if patient.program_id else "UTC",
         "portal_nav": "recommendations",
     })

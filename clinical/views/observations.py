@@ -1,5 +1,6 @@
-"""The chart's Vitals tab (/patients/<uuid>/vitals/): trends, the readings table and
-the entry form; and "entered in error" for a manual reading.
+"""The chart's Vitals tab (/patients/<uuid>/vitals/): graphs of the patient's
+observations, their table and the entry form; and "entered in error" for a manual
+observation. ("Vitals" is only the tab's label: a stored reading is an observation.)
 
 Renders inside the chart shell of patients.shell (`render_chart`): the full page, #chart-main
 for HTMX tab and range switches, or only the table (#vt-table) for its pages and
@@ -10,11 +11,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Avg, Count, Max, Min
+from django.db.models import Avg, Count, Max, Min, QuerySet
 from django.db.models.functions import TruncDate
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,7 +23,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clinical import observations, units
+from clinical import observations
+from clinical.forms import ObservationForm
 from clinical.metrics import METRICS
 from clinical.models import Interpretation, Observation, Source
 from clinical.vitals_charts import Point, vitals_charts
@@ -40,7 +41,6 @@ TABLE_PAGE = 25
 # Beyond this many valid readings in the range a metric is drawn as one point per day
 # (mean, with the day's range in the tooltip): wearables send heart rate every few minutes.
 MAX_POINTS = 400
-TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
 
 
 def range_days(raw: str | None) -> int:
@@ -55,86 +55,19 @@ def _tz(patient):
     return patient.program.tz if patient.program_id else UTC
 
 
-# --- The entry form (chart and portal) ------------------------------------------------
-
-ALL_UNITS = list(dict.fromkeys(u for metric in observations.ENTRY_METRICS for u in units.ENTRY_UNITS[metric]))
-
-
-class ReadingForm(forms.Form):
-    """One reading as typed. Numbers are checked here (a value that is not a number is a
-    form error); everything clinical is checked by observation_record."""
-
-    metric = forms.ChoiceField(label="Measurement")
-    value = forms.FloatField(label="Value", widget=forms.TextInput(attrs={"inputmode": "decimal",
-                                                                          "autocomplete": "off"}),
-                             error_messages={"invalid": "Enter a number, e.g. 72 or 98.6."})
-    value2 = forms.FloatField(label="Diastolic", required=False,
-                              widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
-                              error_messages={"invalid": "Enter a number, e.g. 80."})
-    unit = forms.ChoiceField(label="Unit", choices=ALL_UNITS)
-    setting = forms.ChoiceField(label="Where was it taken?", choices=observations.BP_SETTINGS, required=False)
-    glucose_context = forms.ChoiceField(label="When was it taken?", choices=observations.GLUCOSE_CONTEXTS,
-                                        required=False)
-    effective_at = forms.CharField(label="Measured at", widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    note = forms.CharField(label="Note", required=False, max_length=500,
-                           widget=forms.TextInput(attrs={"autocomplete": "off"}))
-
-    def __init__(self, *args, metrics=observations.ENTRY_METRICS, tz=UTC, default_setting="office", **kwargs):
-        now = timezone.now().astimezone(tz)
-        initial = {"metric": metrics[0], "unit": units.ENTRY_UNITS[metrics[0]][0][0], "setting": default_setting,
-                   "glucose_context": "fasting", "effective_at": now.strftime("%Y-%m-%dT%H:%M")}
-        kwargs["initial"] = {**initial, **kwargs.get("initial", {})}
-        super().__init__(*args, **kwargs)
-        self.tz = tz
-        self.fields["metric"].choices = [(m, METRICS[m].label) for m in metrics]
-        self.fields["effective_at"].widget.attrs["max"] = (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M")
-        self.unit_map = {m: [u for u, _ in units.ENTRY_UNITS[m]] for m in metrics}
-
-    def clean_effective_at(self) -> datetime:
-        raw = self.cleaned_data["effective_at"].strip()
-        for fmt in TIME_FORMATS:
-            try:
-                naive = datetime.strptime(raw, fmt)
-            except ValueError:
-                continue
-            # Typed as a wall-clock time where the patient's program is.
-            return naive.replace(tzinfo=self.tz)
-        raise ValidationError("Enter a date and time, e.g. 2026-03-04 07:30.")
-
-    def mark_invalid(self) -> None:
-        """Fields with errors say so to assistive technology, and point at their message."""
-        for name in self.errors:
-            if name in self.fields:
-                attrs = self.fields[name].widget.attrs
-                attrs["aria-invalid"] = "true"
-                attrs["aria-describedby"] = f"{self[name].id_for_label}-err"
-
-    def record(self, patient, *, actor, source, request, via):
-        """Save through the service; its field errors land on this form's fields."""
-        data = self.cleaned_data
-        metric = data["metric"]
-        context = data.get("setting") if metric == "blood_pressure" else (
-            data.get("glucose_context") if metric == "glucose" else "")
-        try:
-            return observations.observation_record(
-                patient, metric, data["value"], data["unit"], data["effective_at"],
-                value2=data.get("value2") if metric == "blood_pressure" else None, context=context or "",
-                actor=actor, source=source, note=data.get("note", ""), request=request, via=via)
-        except ValidationError as exc:
-            fields = {"context": "setting" if metric == "blood_pressure" else "glucose_context"}
-            for name, errors in exc.message_dict.items():
-                target = fields.get(name, name)
-                self.add_error(target if target in self.fields else None, errors)
-            return None
-
-
 # --- Reading the data -------------------------------------------------------------------
 
 
-def chart_points(patient, start: datetime, tz) -> dict[str, list[Point]]:
-    """Valid readings per metric since `start`: every reading, or one point per local day
+def patient_observations(request, patient) -> QuerySet[Observation]:
+    """The patient's observations through the gate (the patient is already gated: this
+    keeps every read below on the gate's rows)."""
+    return access.scoped(request.user, Observation.objects, "clinical").filter(patient_id=patient.pk)
+
+
+def chart_points(rows: QuerySet[Observation], start: datetime, tz) -> dict[str, list[Point]]:
+    """Valid observations per metric since `start`: every one, or one point per local day
     for a metric with more than MAX_POINTS. Three queries at most."""
-    valid = (Observation.objects.filter(patient_id=patient.pk, metric__in=CHART_METRICS, effective_at__gte=start)
+    valid = (rows.filter(metric__in=CHART_METRICS, effective_at__gte=start)
              .exclude(interpretation=Interpretation.INVALID))
     counts = dict(valid.order_by().values_list("metric").annotate(n=Count("id")).values_list("metric", "n"))
     dense = [m for m, n in counts.items() if n > MAX_POINTS]
@@ -158,8 +91,8 @@ def chart_points(patient, start: datetime, tz) -> dict[str, list[Point]]:
     return by_metric
 
 
-def table_page(patient, params, since=None) -> dict:
-    """The table of the readings in the chart's range (all of them without one): a
+def table_page(rows: QuerySet[Observation], params, since=None) -> dict:
+    """The table of the observations in the graphs' range (all of them without one): a
     two-year history of heart-rate samples is not counted and sorted to show 25 rows."""
     metric = params.get("metric", "")
     if metric not in TABLE_METRICS:
@@ -167,7 +100,7 @@ def table_page(patient, params, since=None) -> dict:
     origin = params.get("origin", "")
     if origin not in ("manual", "device"):
         origin = ""
-    qs = Observation.objects.filter(patient_id=patient.pk, metric__in=[metric] if metric else TABLE_METRICS)
+    qs = rows.filter(metric__in=[metric] if metric else TABLE_METRICS)
     if since is not None:
         qs = qs.filter(effective_at__gte=since)
     if origin == "manual":
@@ -190,8 +123,9 @@ def vitals_context(request, patient, days: int, params, form=None) -> dict:
     start = now - timedelta(days=days)
     can_write = access.can(request.user, "clinical", "write", patient)
     if can_write and form is None:
-        form = ReadingForm(tz=tz)
-    charts = vitals_charts(chart_points(patient, start, tz), tz, days, start=start, end=now)
+        form = ObservationForm(tz=tz)
+    rows = patient_observations(request, patient)
+    charts = vitals_charts(chart_points(rows, start, tz), tz, days, start=start, end=now)
     return {
         "days": days,
         "ranges": RANGES,
@@ -203,7 +137,7 @@ def vitals_context(request, patient, days: int, params, form=None) -> dict:
         "unit_map": form.unit_map if form else {},
         "can_write": can_write,
         "can_mark_error": can_write and access.can(request.user, "clinical", "update"),
-        **table_page(patient, params, since=start),
+        **table_page(rows, params, since=start),
     }
 
 
@@ -220,7 +154,7 @@ def patient_vitals(request: HttpRequest, patient_id) -> HttpResponse:
     if request.method == "POST":
         if not access.can(request.user, "clinical", "write", patient):
             raise Http404
-        form = ReadingForm(request.POST, tz=_tz(patient))
+        form = ObservationForm(request.POST, tz=_tz(patient))
         if form.is_valid():
             recorded = form.record(patient, actor=request.user, source=Source.STAFF, request=request, via="chart")
         if recorded is not None:
@@ -242,7 +176,8 @@ def patient_vitals(request: HttpRequest, patient_id) -> HttpResponse:
         tzname = patient.program.timezone if patient.program_id else "UTC"
         context = {"patient": patient, "days": days, "tzname": tzname,
                    "can_mark_error": access.can(request.user, "clinical", "update", patient),
-                   **table_page(patient, request.GET, since=timezone.now() - timedelta(days=days))}
+                   **table_page(patient_observations(request, patient), request.GET,
+                                since=timezone.now() - timedelta(days=days))}
         return render(request, "patients/tab_vitals.html#table", context)
     if form is not None:
         form.mark_invalid()
@@ -258,10 +193,10 @@ def patient_vitals(request: HttpRequest, patient_id) -> HttpResponse:
 @permission_required("clinical", "update")
 def observation_entered_in_error(request: HttpRequest, patient_id, observation_id) -> HttpResponse:
     patient = access.patient_for_request(request, patient_id, "update", "clinical")
-    obs = Observation.objects.filter(pk=observation_id, patient_id=patient.pk,
-                                     source__in=observations.MANUAL_SOURCES).first()
-    if obs is None:
-        raise Http404
+    # Only a manual observation of this patient (a device's can't be withdrawn by hand).
+    obs = access.load(request, Observation.objects.filter(patient_id=patient.pk,
+                                                          source__in=observations.MANUAL_SOURCES),
+                      observation_id, resource="clinical", action="update")
     try:
         observations.observation_mark_error(obs, actor=request.user, reason=request.POST.get("reason", ""),
                                             request=request)

@@ -1,5 +1,6 @@
-"""Observations over the API (DESIGN.md fixed point).
+"""The clinical API (/api/v1/), through the same gate and services as the pages.
 
+Observations (DESIGN.md fixed point):
     GET  /api/v1/patients/<uuid>/observations/   staff with clinical:read on that patient
     POST /api/v1/patients/<uuid>/observations/   staff with clinical:write on that patient (source "staff")
     GET  /api/v1/me/observations/                the logged-in patient's own readings
@@ -9,6 +10,14 @@ Each item carries its classification: interpretation (invalid | normal | abnorma
 critical), the published table's category and the table it came from. Writes go
 through clinical.observations.observation_record (the same service as the chart and
 the portal): bad input answers 400 with field errors and stores nothing.
+
+Alerts (the triage queue; filters are `clinical.triage.filter_alerts`, the page's):
+    GET  /api/v1/alerts/?status=&snoozed=1&severity=&program=&patient=&mine=1&q=
+    GET  /api/v1/alerts/<id>/
+    POST /api/v1/alerts/<id>/acknowledge/   {note}
+    POST /api/v1/alerts/<id>/resolve/       {note}
+
+Routes are in clinical/urls.py.
 """
 
 from __future__ import annotations
@@ -21,13 +30,17 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from clinical import observations
+from clinical import alerting, observations, triage
 from clinical.metrics import METRICS
-from clinical.models import Observation, Source
+from clinical.models import Alert, Observation, Severity, Source
 from mahalo import access
 from mahalo.api import GatedViewSet
+
+# --- Observations ----------------------------------------------------------------------------
 
 
 class ObservationSerializer(serializers.ModelSerializer):
@@ -215,3 +228,74 @@ class MyObservationViewSet(mixins.ListModelMixin, _ObservationBase):
             raise Http404("No patient record for this account.")
         patient = access.get_patient_for(request.user, me.pk, "write", "clinical")
         return _record(request, patient, Source.PATIENT)
+
+
+# --- Alerts -----------------------------------------------------------------------------------
+
+class AlertSerializer(serializers.ModelSerializer):
+    patient_name = serializers.CharField(source="patient.full_name", read_only=True)
+    program_name = serializers.CharField(source="patient.program.name", read_only=True)
+    snoozed = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Alert
+        fields = ["id", "patient", "patient_name", "program", "program_name", "rule", "code", "severity", "title",
+                  "body", "evidence", "status", "assignee", "snoozed", "snoozed_until", "snooze_reason",
+                  "created_at", "updated_at", "last_triggered_at", "trigger_count", "acknowledged_by",
+                  "acknowledged_at", "acknowledged_note", "closed_by", "closed_at", "closed_note", "escalated_at"]
+        read_only_fields = fields
+
+    def get_snoozed(self, obj) -> bool:
+        return obj.snoozed_until is not None and obj.snoozed_until > timezone.now()
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+ALERT_PARAMS = [
+    OpenApiParameter("status", OpenApiTypes.STR, enum=["open", *triage.STATUSES[1:]],
+                     description="open (default): active or acknowledged, not snoozed"),
+    OpenApiParameter("snoozed", OpenApiTypes.STR, enum=["1"], description="1: the open view lists snoozed too"),
+    OpenApiParameter("severity", OpenApiTypes.STR, enum=Severity.values),
+    OpenApiParameter("program", OpenApiTypes.UUID),
+    OpenApiParameter("patient", OpenApiTypes.UUID),
+    OpenApiParameter("mine", OpenApiTypes.STR, enum=["1"], description="1: assigned to me"),
+    OpenApiParameter("q", OpenApiTypes.STR, description="Patient name, MRN, email or phone"),
+]
+
+
+@extend_schema_view(list=extend_schema(parameters=ALERT_PARAMS, summary="The triage queue"))
+class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GatedViewSet):
+    model = Alert
+    resource = "clinical"
+    serializer_class = AlertSerializer
+    related = ("patient__program",)
+
+    def narrow(self, queryset):
+        if self.action != "list":
+            return queryset
+        filtered, _filters, errors = triage.filter_alerts(self.request.user, self.request.query_params)
+        if errors:
+            raise ValidationError(errors)
+        return filtered
+
+    def _transition(self, request, service):
+        body = NoteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert = self.get_object()
+        try:
+            alert = service(alert=alert, actor=request.user, note=body.validated_data["note"], request=request)
+        except alerting.AlertError as exc:
+            raise ValidationError({exc.field or "status": [exc.message]}) from None
+        return Response(AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)  # fresh, through the gate
+
+    @extend_schema(request=NoteSerializer, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def acknowledge(self, request, pk=None):
+        return self._transition(request, alerting.alert_acknowledge)
+
+    @extend_schema(request=NoteSerializer, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        return self._transition(request, alerting.alert_resolve)
