@@ -15,9 +15,6 @@ urlpatterns = [
     path("auth/token/refresh/", api_auth.token_refresh, name="api_token_refresh"),
     path("auth/token/revoke/", api_auth.token_revoke, name="api_token_revoke"),
     path("me/", me, name="api_me"),
-    path("", include("messaging.api")),
-    path("", include("scheduling.api")),
-    path("", include("wearables.api_urls")),
     path("", include("clinical.api_urls")),
     *router.urls,
 ]

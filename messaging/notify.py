@@ -285,6 +285,13 @@ def notify(*, event_type: str, recipients, context: dict, key: str, patient=None
     return [saved[k] for k in keys if k in saved]
 
 
+def on_event_raised(sender, *, event_type: str, **event) -> list[Notification]:
+    """Receiver of `mahalo.events.event_raised` (connected in MessagingConfig.ready): the layers
+    below messaging raise events there and they arrive here, in the caller's transaction."""
+    event.pop("signal", None)
+    return notify(event_type=event_type, **event)
+
+
 def queue_many(ids: list[str]) -> int:
     """Queue rows until the broker fails: one timeout at most, not one per row."""
     for done, pk in enumerate(ids):

@@ -34,7 +34,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from mahalo import access, audit
+from mahalo import access, audit, events
 from mahalo.models import ProgramAssignment, Role, StaffMember
 from patients.models import CareTeamLink, Patient
 
@@ -147,11 +147,10 @@ def _notify_requested(link: CareTeamLink, actor) -> None:
     """Tell the staff member a patient asked for them (not when staff add a colleague themselves)."""
     if actor is None or actor == link.staff.user or access.is_staff_user(actor):
         return
-    from messaging.notify import notify
-
-    notify(event_type="care_team_request", recipients=[link.staff.user], patient=link.patient,
-           context={"patient_name": link.patient.full_name, "note": link.note}, link="/care-team/requests/",
-           key=f"care-team-request:{link.pk}:{link.updated_at.isoformat()}")
+    # Delivered by messaging (its receiver of mahalo.events): patients sits below messaging.
+    events.emit("care_team_request", recipients=[link.staff.user], patient=link.patient,
+                context={"patient_name": link.patient.full_name, "note": link.note}, link="/care-team/requests/",
+                key=f"care-team-request:{link.pk}:{link.updated_at.isoformat()}")
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from dateutil import rrule as rr
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from mahalo import access, audit
@@ -87,6 +89,23 @@ def occurrences(events, start: datetime, end: datetime) -> list[Occurrence]:
             if begin < end and begin + length > start:
                 out.append(Occurrence(event, begin.astimezone(UTC), (begin + length).astimezone(UTC)))
     return sorted(out, key=lambda o: o.starts_at)
+
+
+def visible_events(user):
+    """The user's own events on calendars they show."""
+    return CalendarEvent.objects.filter(owner=user, calendar__is_visible=True)
+
+
+def event_for(user, event_id) -> CalendarEvent:
+    """One of the user's own events, or Http404 (someone else's, missing or malformed alike)."""
+    try:
+        uuid.UUID(str(event_id))
+    except ValueError:
+        raise Http404 from None
+    event = CalendarEvent.objects.filter(owner=user, pk=event_id).select_related("calendar").first()
+    if event is None:
+        raise Http404("No such event.")
+    return event
 
 
 def default_calendar(*, user, patient=None) -> Calendar:
