@@ -1,14 +1,14 @@
-"""Every /api/v1/ route, one router. Apps register their viewsets here."""
+"""The core's own /api/v1/ routes (sign-in tokens, me) and the API root. Each app's API routes
+live in that app's urls.py, under path("api/v1/", ...)."""
 
 from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from mahalo import api_auth
 from mahalo.api import me
-from patients.api import PatientViewSet
 
+# No viewsets here: the router only serves the browsable API root at /api/v1/.
 router = DefaultRouter()
-router.register("patients", PatientViewSet, basename="patient")
 
 urlpatterns = [
     path("auth/token/", api_auth.token_obtain, name="api_token"),
