@@ -153,7 +153,7 @@ def user_timezone(user) -> zoneinfo.ZoneInfo:
     """A patient's program timezone; staff: their first program's; else UTC."""
     patient = access.patient_of(user)
     if patient is not None and patient.program_id:
-        return patient.program.tz
+        return patient.tz
     programs = access.program_list(user)
     return programs[0].tz if programs else zoneinfo.ZoneInfo("UTC")
 
