@@ -30,7 +30,7 @@ TIME_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-
 
 
 def _tz(patient):
-    return patient.program.tz if patient.program_id else UTC
+    return patient.tz
 
 
 class OrderForm(forms.Form):
@@ -112,7 +112,7 @@ def labs_context(request, patient, *, order_form=None, results_form=None, result
         results_form = ResultsForm(tz=tz, initial={"order": results_order.pk if results_order else None})
         result_rows = _rows_for(results_order)
     return {
-        "tzname": patient.program.timezone if patient.program_id else "UTC",
+        "tzname": str(patient.tz),
         "open_orders": open_orders,
         "closed_orders": [o for o in orders if o.status not in labs.OPEN],
         "groups": labs.grouped_results(patient),
