@@ -48,7 +48,7 @@ def parse_stamp(value: str) -> datetime:
     return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
-def _tz(name: str) -> zoneinfo.ZoneInfo:
+def zone(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -68,7 +68,7 @@ def occurrences(events, start: datetime, end: datetime) -> list[Occurrence]:
             if event.starts_at < end and event.starts_at + length > start:
                 out.append(Occurrence(event, event.starts_at, event.starts_at + length))
             continue
-        tz = _tz(event.timezone)
+        tz = zone(event.timezone)
         local_start = event.starts_at.astimezone(tz).replace(tzinfo=None)
         series = rr.rrulestr(event.rrule, dtstart=local_start)
         skip = set(event.exdates or [])
