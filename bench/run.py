@@ -176,7 +176,7 @@ def profile(client, url, requests=20, top=10):
 
     print(f"\ncProfile of {requests} x GET {url}, ms per request (parts overlap: SQL runs inside the others)")
     for label, ms in [("whole request", stats.total_tt * 1000 / requests),
-                      ("patients.views.patient_list", per_request("patients/views.py", "patient_list")),
+                      ("views.registry.patient_list", per_request("patients/views/registry.py", "patient_list")),
                       ("template rendering", per_request("django/template/backends/django.py", "render")),
                       ("SQL (execute + wait, all queries)", per_request("django/db/backends/utils.py", "_execute")),
                       ("audit.record", per_request("mahalo/audit.py", "record"))]:

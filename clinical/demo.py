@@ -25,7 +25,7 @@ KAI_HOME_BP = [(6, 7, 138, 86), (5, 7, 141, 88), (4, 8, 136, 84), (3, 7, 144, 90
 
 
 def _at(patient, days_ago: int, hour: int) -> datetime:
-    tz = patient.program.tz
+    tz = patient.tz
     today = timezone.now().astimezone(tz).date()
     return datetime.combine(today - timedelta(days=days_ago), time(hour, 0), tzinfo=tz)
 

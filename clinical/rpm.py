@@ -438,7 +438,7 @@ def time_log_manual(*, patient, staff_user, day: date, minutes: int, interactive
                     request=None) -> TimeEntry:
     """Log `minutes` of management time on local `day`. ValidationError on bad input;
     nothing is stored then."""
-    tz = patient.program.tz
+    tz = patient.tz
     today = local_today(tz)
     errors = {}
     if day > today:
@@ -479,7 +479,7 @@ def episode_start(*, patient, started_on: date, actor, request=None) -> RpmEpiso
     would bill the same days twice)."""
     from patients.models import Patient
 
-    _check_day(started_on, patient.program.tz, "started_on")
+    _check_day(started_on, patient.tz, "started_on")
     # Serialize starts for this patient so two clicks can't open two episodes.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()
     clash = RpmEpisode.objects.filter(patient=patient).filter(
@@ -497,7 +497,7 @@ def episode_start(*, patient, started_on: date, actor, request=None) -> RpmEpiso
 def episode_setup_completed(*, episode: RpmEpisode, on: date, actor, request=None) -> RpmEpisode:
     """Record device setup and education (99453); a correction replaces the date."""
     patient = episode.patient
-    _check_day(on, patient.program.tz, "setup_completed_on")
+    _check_day(on, patient.tz, "setup_completed_on")
     if episode.ended_on is not None and on > episode.ended_on:
         raise ValidationError({"setup_completed_on": "Setup can't come after the episode ended."})
     before = episode.setup_completed_on
@@ -510,7 +510,7 @@ def episode_setup_completed(*, episode: RpmEpisode, on: date, actor, request=Non
 
 def episode_end(*, episode: RpmEpisode, on: date, actor, request=None) -> RpmEpisode:
     patient = episode.patient
-    _check_day(on, patient.program.tz, "ended_on")
+    _check_day(on, patient.tz, "ended_on")
     if on < episode.started_on:
         raise ValidationError({"ended_on": "The episode can't end before it started."})
     episode.ended_on = on

@@ -51,7 +51,7 @@ def seed_rpm(project) -> dict:
     chosen = ([kai] if kai else []) + others
     episodes = entries = 0
     for patient, (age, setup, plan) in zip(chosen, PLANS, strict=False):
-        tz = patient.program.tz
+        tz = patient.tz
         today = local_today(tz)
         if not RpmEpisode.objects.filter(patient=patient).exists():
             started = today - timedelta(days=age)

@@ -180,7 +180,7 @@ def effective_threshold(rule: ClinicalRule, program=None, project=None) -> float
 
 
 def _tz(patient):
-    return patient.program.tz if patient.program_id else UTC
+    return patient.tz
 
 
 def _int_param(params: dict, key: str, default: int) -> int:

@@ -44,6 +44,25 @@ def record(*, action: str, request=None, actor=None, resource: str = "", patient
     )
 
 
+def record_many(*, action: str, patients, request=None, actor=None, resource: str = "", project=None,
+                metadata: dict | None = None) -> list[AuditEvent]:
+    """`record()` for one event per patient, written in batches (a bulk import of 10,000 records
+    audits each record without 10,000 INSERTs). Same fields as `record`."""
+    from mahalo import access
+
+    if actor is None and request is not None:
+        actor = getattr(request, "user", None)
+    if actor is not None and not getattr(actor, "is_authenticated", False):
+        actor = None
+    common = {"actor": actor, "actor_email": actor.email if actor else "",
+              "actor_role": access.actor_role(actor) if actor else "anonymous", "action": action,
+              "resource": resource, "ip": client_ip(request),
+              "path": request.get_full_path()[:300] if request is not None else ""}
+    events = [AuditEvent(**common, project=project or patient.project, patient=patient, object_id=str(patient.pk),
+                         metadata=metadata or {}) for patient in patients]
+    return AuditEvent.objects.bulk_create(events, batch_size=500)
+
+
 def axes_username(request, credentials):
     """django-axes: allauth authenticates with `email`; its login form posts `login`."""
     value = (credentials or {}).get("email") or (credentials or {}).get("username")

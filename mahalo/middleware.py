@@ -97,7 +97,7 @@ class UserTimezoneMiddleware:
             programs = access.program_list(user)
             tzname = focus.timezone if focus else (programs[0].timezone if programs else None)
         elif (patient := access.patient_of(user)) is not None:
-            tzname = patient.program.timezone
+            tzname = str(patient.tz)
         if tzname:
             try:
                 djtz.activate(zoneinfo.ZoneInfo(tzname))

@@ -8,18 +8,19 @@
     POST /api/v1/patients/<patient_pk>/threads/<pk>/messages/        send: body and/or files (multipart)
     POST /api/v1/patients/<patient_pk>/threads/<pk>/read/            mark everything read
 
-`urlpatterns` below is included by mahalo/api_urls.py.
+Routes live in messaging/urls.py (under /api/v1/). Starting a conversation is
+`threads.conversation_start`, the same service (and rule) as the portal and the compose page.
 """
 
 from __future__ import annotations
 
-from django.urls import path, reverse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.urls import reverse
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from mahalo import access
 from mahalo.api import GatedViewSet
 from mahalo.models import StaffMember
 from messaging import threads
@@ -98,21 +99,18 @@ class ThreadViewSet(GatedViewSet):
         data = ThreadCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         patient = self._url_patient()
-        if not access.can(request.user, "messaging", "write", patient):
-            return Response({"detail": "Your role does not allow this."}, status=status.HTTP_403_FORBIDDEN)
-        staff_id = data.validated_data.get("staff")
-        if staff_id:
-            staff = StaffMember.objects.filter(pk=staff_id, project_id=patient.project_id, is_active=True).first()
-            if staff is None or not access.can(staff.user, "messaging", "read", patient):
+        staff = None
+        if staff_id := data.validated_data.get("staff"):
+            staff = StaffMember.objects.select_related("user").filter(pk=staff_id).first()
+            if staff is None:
                 raise serializers.ValidationError({"staff": "Not someone who can message this patient."})
-            thread = threads.thread_default_for(patient=patient, staff=staff, actor=request.user)
-        else:
-            thread = threads.thread_create(patient=patient, subject=data.validated_data.get("subject", ""),
-                                           actor=request.user)
-        body = data.validated_data.get("body", "")
-        if body.strip() or request.FILES:
-            threads.message_send(thread=thread, sender=request.user, body=body,
-                                 files=request.FILES.getlist("files"), request=request)
+        try:
+            thread = threads.conversation_start(patient=patient, actor=request.user, staff=staff,
+                                                subject=data.validated_data.get("subject", ""),
+                                                body=data.validated_data.get("body", ""),
+                                                files=request.FILES.getlist("files"), request=request)
+        except DjangoPermissionDenied:
+            return Response({"detail": "Your role does not allow this."}, status=status.HTTP_403_FORBIDDEN)
         return Response(ThreadSerializer(thread).data, status=status.HTTP_201_CREATED)
 
     @action(detail=True, methods=["get", "post"])
@@ -141,14 +139,3 @@ class ThreadViewSet(GatedViewSet):
         threads.mark_read(thread=thread, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-
-urlpatterns = [
-    path("patients/<uuid:patient_pk>/threads/", ThreadViewSet.as_view({"get": "list", "post": "create"}),
-         name="api_patient_threads"),
-    path("patients/<uuid:patient_pk>/threads/<uuid:pk>/", ThreadViewSet.as_view({"get": "retrieve"}),
-         name="api_patient_thread"),
-    path("patients/<uuid:patient_pk>/threads/<uuid:pk>/messages/",
-         ThreadViewSet.as_view({"get": "messages", "post": "messages"}), name="api_thread_messages"),
-    path("patients/<uuid:patient_pk>/threads/<uuid:pk>/read/", ThreadViewSet.as_view({"post": "read"}),
-         name="api_thread_read"),
-]

@@ -7,9 +7,14 @@ class MessagingConfig(AppConfig):
 
     def ready(self):
         # What the frame and the portal show of messaging (mahalo/shell.py, patients/shell.py).
+        from mahalo import events
         from mahalo import shell as frame
+        from messaging.notify import on_event_raised
         from messaging.threads import unread_count
         from patients import shell
+
+        # Events raised below messaging (patients' care-team requests) are delivered by notify().
+        events.event_raised.connect(on_event_raised, dispatch_uid="messaging_notify_events")
 
         frame.register_nav(frame.NavItem("Messages", "message_inbox", "/messages/", order=40,
                                          permission=("messaging", "read"), badge=unread_count))

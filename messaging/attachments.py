@@ -4,7 +4,7 @@ The type is detected from the bytes (magic numbers via `filetype`, plus a strict
 plain-text check), never from the upload's name or Content-Type header. Markup
 (HTML, SVG, XML) and scripts are refused whatever they are called, so nothing
 uploaded can ever run in the portal's origin; downloads are served as
-attachments with `nosniff` and a sandboxing CSP (see thread_views.attachment_download).
+attachments with `nosniff` and a sandboxing CSP (see messaging/views/threads.py: attachment_download).
 """
 
 from __future__ import annotations

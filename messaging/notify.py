@@ -153,7 +153,7 @@ def user_timezone(user) -> zoneinfo.ZoneInfo:
     """A patient's program timezone; staff: their first program's; else UTC."""
     patient = access.patient_of(user)
     if patient is not None and patient.program_id:
-        return patient.program.tz
+        return patient.tz
     programs = access.program_list(user)
     return programs[0].tz if programs else zoneinfo.ZoneInfo("UTC")
 
@@ -283,6 +283,13 @@ def notify(*, event_type: str, recipients, context: dict, key: str, patient=None
         if due:
             transaction.on_commit(lambda: queue_many(due))
     return [saved[k] for k in keys if k in saved]
+
+
+def on_event_raised(sender, *, event_type: str, **event) -> list[Notification]:
+    """Receiver of `mahalo.events.event_raised` (connected in MessagingConfig.ready): the layers
+    below messaging raise events there and they arrive here, in the caller's transaction."""
+    event.pop("signal", None)
+    return notify(event_type=event_type, **event)
 
 
 def queue_many(ids: list[str]) -> int:

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from mahalo import access, audit
 from messaging import attachments
-from messaging.models import Message, MessageReceipt, MessageRevision, Thread, ThreadParticipant
+from messaging.models import Attachment, Message, MessageReceipt, MessageRevision, Thread, ThreadParticipant
+from patients.care_team import care_team_for
 
 try:
     from messaging.notify import notify
@@ -40,22 +41,6 @@ def threads_for(user, action: str = "read") -> QuerySet[Thread]:
     if patient is None or not access.can(user, "messaging", action):
         return Thread.objects.none()
     return Thread.objects.filter(patient=patient)
-
-
-def get_thread_for(user, thread_id, action: str = "read") -> Thread:
-    """One thread, or Http404 for missing and forbidden alike. A visible thread
-    the user's role may not `action` on raises PermissionDenied."""
-    try:
-        uuid.UUID(str(thread_id))
-    except ValueError:
-        raise Http404 from None
-    thread = threads_for(user).select_related("patient__program", "project", "pair_staff__user").filter(
-        pk=thread_id).first()
-    if thread is None:
-        raise Http404("No such conversation.")
-    if action != "read" and not access.can(user, "messaging", action, thread.patient):
-        raise PermissionDenied("Your role does not allow sending messages.")
-    return thread
 
 
 def role_of(user) -> str:
@@ -95,8 +80,6 @@ def thread_default_for(*, patient, staff, actor) -> Thread:
 @transaction.atomic
 def thread_create(*, patient, subject: str, actor, staff_members=()) -> Thread:
     """A topic thread: the patient, the actor (staff), the active care team and chosen staff."""
-    from patients.care_team import care_team_for
-
     subject = (subject or "").strip()
     if not subject:
         raise ValidationError({"subject": "Give the conversation a subject."})
@@ -304,3 +287,70 @@ def search_messages(*, user, patient, q: str, limit: int = 50) -> list[Message]:
                                deleted_at__isnull=True, body__icontains=q)
         .select_related("thread", "sender").order_by("-created_at")[:limit]
     )
+
+
+# --- Loading through the gate, and starting a conversation (one rule for pages and API) ----------
+
+def thread_load(request, thread_id, action: str = "read", *, audit_read: bool = True) -> Thread:
+    """One thread the user may `action` on its patient's messages, through `access.load`:
+    404 for missing, malformed and forbidden alike; the read (or the denial) is audited."""
+    queryset = Thread.objects.select_related("patient__program", "patient__project", "project", "pair_staff__user")
+    return access.load(request, queryset, thread_id, resource="messaging", action=action, audit_read=audit_read)
+
+
+def own_message_load(request, message_id) -> Message:
+    """A message the user sent, in a thread they may still write to; 404 otherwise (the gate
+    decides before the row is looked at: someone else's message is simply not found)."""
+    message = access.load(request, Message.objects.select_related("thread__patient__program", "thread__project"),
+                          message_id, resource="messaging", action="write", via="thread__patient")
+    if message.sender_id != request.user.pk:
+        raise Http404("No such message.")
+    return message
+
+
+def attachment_load(request, attachment_id) -> Attachment:
+    """An attachment of a message the user may read, not deleted; 404 otherwise. The caller
+    audits the download (with its name and checksum)."""
+    attachment = access.load(request, Attachment.objects.select_related("message__thread__patient"), attachment_id,
+                             resource="messaging", via="message__thread__patient", audit_read=False)
+    if attachment.message.deleted_at:
+        raise Http404("No such attachment.")
+    return attachment
+
+
+def may_converse_with(*, patient, actor, staff) -> bool:
+    """Whom a one-to-one conversation about `patient` may be started with.
+
+    A patient: only a member of their active care team (the portal lists exactly those; the
+    API used to accept any clinician who could read the record, issue 12 item 9). Staff: an
+    active colleague of the patient's tenant whose role can read the patient's messages."""
+    if staff is None or not staff.is_active or staff.project_id != patient.project_id:
+        return False
+    if not access.is_staff_user(actor):
+        return care_team_for(patient).filter(staff=staff).exists()
+    return access.can(staff.user, "messaging", "read", patient)
+
+
+@transaction.atomic
+def conversation_start(*, patient, actor, staff=None, subject: str = "", body: str = "", files=(),
+                       request=None) -> Thread:
+    """Start a conversation about `patient` and post its first message, all or nothing.
+
+    With `staff`: the patient's default conversation with that clinician (reused if it exists;
+    see `may_converse_with` for who qualifies). Without: a topic thread named `subject` (the
+    patient, the actor and the care team take part). The first message (`body` and/or `files`)
+    is validated in the same transaction, so a refused attachment leaves no empty thread.
+    The portal, the staff compose page and the API all call this. Raises PermissionDenied when
+    the actor may not write to the patient, ValidationError for a bad counterpart, subject or
+    message."""
+    if not access.can(actor, "messaging", "write", patient):
+        raise PermissionDenied("Your role does not allow starting conversations.")
+    if staff is not None:
+        if not may_converse_with(patient=patient, actor=actor, staff=staff):
+            raise ValidationError({"staff": "Not someone you can start a conversation with about this patient."})
+        thread = thread_default_for(patient=patient, staff=staff, actor=actor)
+    else:
+        thread = thread_create(patient=patient, subject=subject, actor=actor)
+    if (body or "").strip() or files:
+        message_send(thread=thread, sender=actor, body=body, files=files, request=request)
+    return thread

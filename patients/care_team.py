@@ -26,15 +26,17 @@ Services take keyword arguments only, and callers have passed the gate.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
+from django.http import Http404
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
-from mahalo import access, audit
+from mahalo import access, audit, events
 from mahalo.models import ProgramAssignment, Role, StaffMember
 from patients.models import CareTeamLink, Patient
 
@@ -147,11 +149,10 @@ def _notify_requested(link: CareTeamLink, actor) -> None:
     """Tell the staff member a patient asked for them (not when staff add a colleague themselves)."""
     if actor is None or actor == link.staff.user or access.is_staff_user(actor):
         return
-    from messaging.notify import notify
-
-    notify(event_type="care_team_request", recipients=[link.staff.user], patient=link.patient,
-           context={"patient_name": link.patient.full_name, "note": link.note}, link="/care-team/requests/",
-           key=f"care-team-request:{link.pk}:{link.updated_at.isoformat()}")
+    # Delivered by messaging (its receiver of mahalo.events): patients sits below messaging.
+    events.emit("care_team_request", recipients=[link.staff.user], patient=link.patient,
+                context={"patient_name": link.patient.full_name, "note": link.note}, link="/care-team/requests/",
+                key=f"care-team-request:{link.pk}:{link.updated_at.isoformat()}")
 
 
 @transaction.atomic
@@ -238,6 +239,22 @@ def care_team_add(*, patient: Patient, staff: StaffMember, actor, request=None, 
 
 def _links(qs: QuerySet[CareTeamLink]) -> QuerySet[CareTeamLink]:
     return qs.select_related("staff__user", "staff__role", "requested_by")
+
+
+def request_to_staff(*, staff: StaffMember, link_id) -> CareTeamLink:
+    """A care-team link addressed to `staff` (who may answer it even when the patient is outside
+    their scope: the patient asked for them), in their own tenant; Http404 for any other link,
+    missing or malformed alike. The one loader that deliberately bypasses the patient gate: it
+    can only ever return the caller's own links."""
+    try:
+        uuid.UUID(str(link_id))
+    except ValueError:
+        raise Http404 from None
+    link = (CareTeamLink.objects.select_related("staff__user", "patient")
+            .filter(pk=link_id, staff=staff, patient__project_id=staff.project_id).first())
+    if link is None:
+        raise Http404("No such request.")
+    return link
 
 
 def care_team_for(patient: Patient) -> QuerySet[CareTeamLink]:

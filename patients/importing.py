@@ -43,15 +43,14 @@ from django.core.validators import EmailValidator
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
-from django.http import Http404
 from django.utils import timezone
 from django.utils.text import get_text_list
 from phonenumber_field.phonenumber import to_python as to_phone_number
-from simple_history.utils import bulk_create_with_history
 
 from mahalo import access, audit
 from mahalo.models import Project
-from patients.models import Patient, PatientFlag, PatientImport, Program, ProgramEnrollment
+from patients import services
+from patients.models import Patient, PatientFlag, PatientImport, Program
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ IMPORT_MAX_BYTES = 5 * 1024 * 1024
 # Validation runs inside the upload request; beyond this, ask for smaller files.
 IMPORT_MAX_ROWS = 10_000
 PROGRESS_EVERY = 100
-BATCH_SIZE = 500
 SAMPLE_SIZE = 10
 FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
 XLSX_MAX_UNPACKED_BYTES = 100 * 1024 * 1024
@@ -562,13 +560,11 @@ def jobs_for(user) -> QuerySet[PatientImport]:
     return access.imports_for(user)
 
 
-def get_job_for(user, import_id) -> PatientImport:
-    """One job, or Http404 for missing and forbidden alike."""
-    job = access.imports_for(user).select_related("project", "default_program", "created_by").filter(
-        pk=import_id).first()
-    if job is None:
-        raise Http404("No such import.")
-    return job
+def job_load(request, import_id) -> PatientImport:
+    """One import job the user may see and run (`access.imports_for`), through the gate's loader:
+    Http404 for missing, malformed and forbidden alike."""
+    queryset = access.imports_for(request.user).select_related("project", "default_program", "created_by")
+    return access.load(request, queryset, import_id, resource="patients", action="write", via="project")
 
 
 def importable_programs(user) -> QuerySet[Program]:
@@ -729,9 +725,9 @@ def _write(job: PatientImport, results: list[RowResult], actor) -> int | None:
         mark_duplicates(candidates, job.project_id)
         late_errors = [e for r in results if r.row not in previously_bad for e in r.errors]
         rows = [r for r in candidates if r.ok]
-        patients = _create_patients(rows, actor, job)
-        _create_enrollments(patients, actor, job)
-        _create_flags(rows)
+        # The same writer as the form and the API: records, history, enrolments, flags, audit.
+        patients = services.patients_create(actor=actor, rows=[(r.patient, r.flags) for r in rows], via="import",
+                                            source=job.original_name, metadata={"import_id": str(job.pk)})
         per_program = Counter(p.program.name for p in patients)
         locked.status = PatientImport.Status.DONE
         locked.imported_rows = len(patients)
@@ -748,30 +744,6 @@ def _write(job: PatientImport, results: list[RowResult], actor) -> int | None:
                                "file": job.original_name, "imported": len(patients),
                                "skipped": locked.summary["bad_rows"], "programs": dict(per_program)})
     return len(patients)
-
-
-def _create_patients(rows: list[RowResult], actor, job: PatientImport) -> list[Patient]:
-    patients = [r.patient for r in rows]
-    # bulk_create skips save() and signals; simple-history's helper writes the
-    # historical "created" records alongside, in the same transaction.
-    return bulk_create_with_history(patients, Patient, batch_size=BATCH_SIZE, default_user=actor,
-                                    default_change_reason=f"Imported from {job.original_name}"[:100])
-
-
-def _create_enrollments(patients: list[Patient], actor, job: PatientImport) -> None:
-    now = timezone.now()
-    reason = f"Imported from {job.original_name}"[:300]
-    ProgramEnrollment.objects.bulk_create(
-        [ProgramEnrollment(patient=p, program=p.program, started_at=now, enrolled_by=actor, reason=reason)
-         for p in patients],
-        batch_size=BATCH_SIZE,
-    )
-
-
-def _create_flags(rows: list[RowResult]) -> None:
-    PatientFlag.objects.bulk_create(
-        [PatientFlag(patient=r.patient, flag=flag) for r in rows for flag in r.flags], batch_size=BATCH_SIZE
-    )
 
 
 # --- Error report ---------------------------------------------------------------------------------------

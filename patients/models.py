@@ -211,10 +211,23 @@ class Patient(models.Model):
         return self.full_name
 
     @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The patient's time zone: their program's, which decides local days and display (UTC
+        only for a record not yet in a program). The one spelling of this rule."""
+        return self.program.tz if self.program_id else zoneinfo.ZoneInfo("UTC")
+
+    @property
+    def today(self) -> date:
+        """The patient's local date now (the program's calendar day, not the server's)."""
+        return timezone.localdate(timezone=self.tz)
+
+    @property
     def age(self) -> int | None:
+        """Whole years on the patient's own local date: a birthday starts at local midnight in the
+        program's time zone, not the server's."""
         if not self.date_of_birth:
             return None
-        today = date.today()
+        today = self.today
         born = self.date_of_birth
         return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
@@ -223,8 +236,7 @@ class Patient(models.Model):
         """Week after surgery, counting the week of surgery as week 1 (cardiac rehab)."""
         if not self.surgery_date:
             return None
-        today = timezone.localdate(timezone=self.program.tz) if self.program_id else date.today()
-        days = (today - self.surgery_date).days
+        days = (self.today - self.surgery_date).days
         return days // 7 + 1 if days >= 0 else None
 
     @property

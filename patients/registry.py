@@ -166,8 +166,8 @@ def filter_patients(user, params, *, focus=None) -> tuple[QuerySet[Patient], dic
     return qs, f, errors
 
 
-LIST_FIELDS = ("id", "project_id", "program_id", "program__name", "mrn", "first_name", "last_name",
-               "preferred_name", "date_of_birth", "email", "status", "last_data_at")
+LIST_FIELDS = ("id", "project_id", "program_id", "program__name", "program__timezone", "mrn", "first_name",
+               "last_name", "preferred_name", "date_of_birth", "email", "status", "last_data_at")
 
 
 def page_rows(qs: QuerySet[Patient], page_slice: QuerySet[Patient]) -> list[Patient]:

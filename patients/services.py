@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from mahalo import access, audit
 from patients.models import Patient, PatientFlag, Program, ProgramEnrollment
@@ -35,21 +36,54 @@ def patient_set_flags(*, patient: Patient, flags: Iterable[str]) -> tuple[set[st
     return wanted - have, have - wanted
 
 
+BATCH_SIZE = 500
+
+
+def enrolment_reason(*, source: str = "") -> str:
+    """Why a new record's first enrolment exists: the one wording for every way in."""
+    return f"Imported from {source}"[:300] if source else "Enrolled"
+
+
 @transaction.atomic
+def patients_create(*, actor, rows: list[tuple[Patient, Iterable[str]]], via: str, source: str = "", request=None,
+                    metadata: dict | None = None) -> list[Patient]:
+    """The one writer of new patient records: the form, the API and the bulk import all end here.
+
+    `rows` are unsaved Patients (project and program set) that passed the model's validation,
+    each with its flags. Writes the records with their history, the first enrolment (reason from
+    `enrolment_reason`), the flags, and one audit event per patient (`created`, `via`, flags, plus
+    `metadata`, e.g. the import job), in one transaction: all or nothing."""
+    wanted = [sorted(set(flags)) for _, flags in rows]
+    unknown = {f for flags in wanted for f in flags} - set(PatientFlag.Flag.values)
+    if unknown:
+        raise ValueError(f"Unknown flags: {sorted(unknown)}")
+    reason = enrolment_reason(source=source)
+    patients = bulk_create_with_history([patient for patient, _ in rows], Patient, batch_size=BATCH_SIZE,
+                                        default_user=actor, default_change_reason=reason[:100])
+    now = timezone.now()
+    ProgramEnrollment.objects.bulk_create(
+        [ProgramEnrollment(patient=p, program=p.program, started_at=now, enrolled_by=actor, reason=reason)
+         for p in patients], batch_size=BATCH_SIZE)
+    PatientFlag.objects.bulk_create([PatientFlag(patient=p, flag=f) for p, flags in zip(patients, wanted, strict=True)
+                                     for f in flags], batch_size=BATCH_SIZE)
+    # One event per record, the same shape whichever way it came in (flags differ per record,
+    # so records are grouped by their flags: usually one or two batches).
+    by_flags: dict[tuple, list[Patient]] = {}
+    for patient, flags in zip(patients, wanted, strict=True):
+        by_flags.setdefault(tuple(flags), []).append(patient)
+    for flags, group in by_flags.items():
+        audit.record_many(action="write", request=request, actor=actor, resource="patients", patients=group,
+                          metadata={"via": via, "created": True, "flags": list(flags), **(metadata or {})})
+    return patients
+
+
 def patient_create(*, actor, program: Program, data: dict, flags: Iterable[str] = (), request=None,
                    via: str = "web") -> Patient:
-    """A new patient in `program` (which must be one the actor may write to)."""
+    """A new patient in `program` (which must be one the actor may write to). ValidationError
+    for a record the model refuses (nothing is written)."""
     patient = Patient(project=program.project, program=program, **data)
-    patient._history_user = actor
     patient.full_clean()
-    patient.save()
-    ProgramEnrollment.objects.create(patient=patient, program=program, enrolled_by=actor, reason="Enrolled")
-    flags = set(flags)
-    if flags:
-        patient_set_flags(patient=patient, flags=flags)
-    audit.record(action="write", request=request, actor=actor, resource="patients", patient=patient,
-                 metadata={"via": via, "created": True, "flags": sorted(flags)})
-    return patient
+    return patients_create(actor=actor, rows=[(patient, flags)], via=via, request=request)[0]
 
 
 @transaction.atomic

@@ -14,21 +14,22 @@
     POST /api/v1/scheduling/visit-requests/<id>/confirm|decline|cancel/   (the patient, or staff)
     POST /api/v1/scheduling/visit-requests/<id>/triage/             {severity, note} (staff)
     POST /api/v1/scheduling/visit-requests/<id>/propose/            {staff, starts_at} (staff)
+
+Routes live in scheduling/urls.py (under /api/v1/).
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
 from django.http import Http404
-from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action, api_view, authentication_classes
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
-from rest_framework.routers import SimpleRouter
 
 from mahalo import access, audit
 from mahalo.api import GatedViewSet
@@ -438,19 +439,7 @@ def slot_search(request):
 
 
 def _uuid(value):
-    import uuid
-
     try:
         return uuid.UUID(str(value))
     except ValueError:
         raise ValidationError({"id": "Not an id."}) from None
-
-
-router = SimpleRouter()
-router.register("scheduling/visits", VisitViewSet, basename="scheduling-visit")
-router.register("scheduling/visit-requests", VisitRequestViewSet, basename="scheduling-visit-request")
-
-urlpatterns = [
-    path("scheduling/slots/", slot_search, name="api_scheduling_slots"),
-    *router.urls,
-]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from dateutil import rrule as rr
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import Http404
 from django.utils import timezone
 
 from mahalo import access, audit
@@ -46,7 +48,7 @@ def parse_stamp(value: str) -> datetime:
     return datetime.strptime(value, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
-def _tz(name: str) -> zoneinfo.ZoneInfo:
+def zone(name: str) -> zoneinfo.ZoneInfo:
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -66,7 +68,7 @@ def occurrences(events, start: datetime, end: datetime) -> list[Occurrence]:
             if event.starts_at < end and event.starts_at + length > start:
                 out.append(Occurrence(event, event.starts_at, event.starts_at + length))
             continue
-        tz = _tz(event.timezone)
+        tz = zone(event.timezone)
         local_start = event.starts_at.astimezone(tz).replace(tzinfo=None)
         series = rr.rrulestr(event.rrule, dtstart=local_start)
         skip = set(event.exdates or [])
@@ -87,6 +89,23 @@ def occurrences(events, start: datetime, end: datetime) -> list[Occurrence]:
             if begin < end and begin + length > start:
                 out.append(Occurrence(event, begin.astimezone(UTC), (begin + length).astimezone(UTC)))
     return sorted(out, key=lambda o: o.starts_at)
+
+
+def visible_events(user):
+    """The user's own events on calendars they show."""
+    return CalendarEvent.objects.filter(owner=user, calendar__is_visible=True)
+
+
+def event_for(user, event_id) -> CalendarEvent:
+    """One of the user's own events, or Http404 (someone else's, missing or malformed alike)."""
+    try:
+        uuid.UUID(str(event_id))
+    except ValueError:
+        raise Http404 from None
+    event = CalendarEvent.objects.filter(owner=user, pk=event_id).select_related("calendar").first()
+    if event is None:
+        raise Http404("No such event.")
+    return event
 
 
 def default_calendar(*, user, patient=None) -> Calendar:

@@ -18,6 +18,7 @@ from icalendar import Calendar as ICalendar
 from icalendar import Event, vRecur
 
 from mahalo import access
+from scheduling import calendars
 from scheduling.models import CalendarEvent, Visit
 
 PRODID = "-//Mahalo Health//Scheduling//EN"
@@ -98,9 +99,7 @@ def personal_event(event: CalendarEvent, now: datetime) -> Event:
 
 
 def _zone(name):
-    from scheduling.calendars import _tz
-
-    return _tz(name)
+    return calendars.zone(name)
 
 
 def feed_for(user, now: datetime | None = None) -> bytes:

@@ -218,7 +218,7 @@ def visit_book(*, patient, staff: StaffMember, starts_at: datetime, ends_at: dat
             visit = Visit(project_id=patient.project_id, program_id=patient.program_id, patient=patient,
                           staff=staff, slot=slot, visit_type=visit_type, arrival=arrival, mode=mode,
                           location=location, reason=reason.strip(), starts_at=starts_at, ends_at=ends_at,
-                          timezone=patient.program.timezone, patient_initiated=patient_initiated,
+                          timezone=str(patient.tz), patient_initiated=patient_initiated,
                           rescheduled_from=rescheduled_from, created_by=actor)
             _history(visit, actor, "Rescheduled" if rescheduled_from else "Booked")
             with transaction.atomic():
@@ -428,7 +428,7 @@ def request_create(*, patient, actor, reason: str, request_type: str = Arrival.S
         errors["request_type"] = "Pick walk-in or scheduled."
     if mode not in Mode.values:
         errors["mode"] = "Pick video or in person."
-    if preferred_date and preferred_date < now.astimezone(patient.program.tz).date():
+    if preferred_date and preferred_date < now.astimezone(patient.tz).date():
         errors["preferred_date"] = "Pick today or a later date."
     if window_start and window_end and window_end <= window_start:
         errors["window_end"] = "The window must end after it starts."

@@ -8,7 +8,7 @@ Memory stays flat whatever the file size (exports run to gigabytes):
 - daily aggregates are small per-day dicts (a few numbers per day and source).
 
 The parser writes nothing itself: `sink` is `wearables.ingest.store` for a real
-import (see wearables.apple_tasks) or a counter for the benchmark (bench/apple_health.py).
+import (see wearables.apple_import) or a counter for the benchmark (bench/apple_health.py).
 
 Day boundaries are the patient's program time zone (`wearables.ingest.local_date`).
 HRV from Apple Health is SDNN and stays SDNN (CLINICAL.md): never converted.

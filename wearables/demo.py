@@ -15,7 +15,7 @@ with a few days of no data at all and some days when only the watch was worn.
 from __future__ import annotations
 
 import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -44,7 +44,7 @@ REPORTS = {
 
 
 def _today(patient) -> date:
-    tz = patient.program.tz if patient.program_id else UTC
+    tz = patient.tz
     return timezone.now().astimezone(tz).date()
 
 
@@ -154,7 +154,7 @@ def _other_dailies(patient, index: int, sources, quiet: int) -> dict[str, list[i
 
 
 def _at(patient, days_ago: int, hour: int, minute: int = 0) -> datetime:
-    tz = patient.program.tz if patient.program_id else UTC
+    tz = patient.tz
     return datetime.combine(_today(patient) - timedelta(days=days_ago), time(hour, minute), tzinfo=tz)
 
 

@@ -1,15 +1,17 @@
-"""Writes about connections: connect (after the OAuth callback) and disconnect."""
+"""Writes about connections: connect (after the OAuth callback), disconnect and "sync now";
+and the gated loader of one connection."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from mahalo import audit
+from mahalo import access, audit
 from patients.models import Patient
-from wearables import providers
+from wearables import providers, sync
 from wearables.models import Connection, SyncLog
 from wearables.providers.base import TokenSet
 
@@ -37,9 +39,7 @@ def connection_save_tokens(*, patient: Patient, provider: str, tokens: TokenSet,
         connection.save()
         audit.record(action="write", request=request, actor=actor, resource="wearables", patient=patient,
                      object_id=connection.pk, metadata={"event": "connected", "provider": provider})
-        from wearables.sync import queue_sync
-
-        queue_sync(connection, trigger=SyncLog.Trigger.CONNECT)
+        sync.queue_sync(connection, trigger=SyncLog.Trigger.CONNECT)
     return connection
 
 
@@ -60,3 +60,27 @@ def connection_disconnect(*, connection: Connection, actor, request=None) -> Con
                      metadata={"event": "disconnected", "provider": connection.provider})
     connection.refresh_from_db()
     return connection
+
+
+def connection_load(request, connection_id, *, patient: Patient, action: str, statuses=None) -> Connection:
+    """One of `patient`'s connections through the gate (access.load): 404 for missing, another
+    patient's and forbidden alike; `statuses` narrows which states count (e.g. only linked)."""
+    queryset = Connection.objects.filter(patient=patient).select_related("patient")
+    if statuses is not None:
+        queryset = queryset.filter(status__in=statuses)
+    return access.load(request, queryset, connection_id, resource="wearables", action=action)
+
+
+def connection_sync_now(*, connection: Connection, actor, request=None) -> SyncLog | None:
+    """Queue a manual sync of a linked connection, unless one is already waiting (a second
+    click would only fail on the lease). Returns the queued run, or None."""
+    with transaction.atomic():
+        pending = SyncLog.objects.filter(connection=connection, status__in=(
+            SyncLog.Status.QUEUED, SyncLog.Status.RUNNING), created_at__gte=timezone.now() - timedelta(minutes=15))
+        if pending.exists():
+            return None
+        log = sync.queue_sync(connection, trigger=SyncLog.Trigger.MANUAL)
+        audit.record(action="write", request=request, actor=actor, resource="wearables", patient=connection.patient,
+                     object_id=connection.pk, metadata={"event": "sync_now", "provider": connection.provider,
+                                                        "sync_log": str(log.pk)})
+    return log

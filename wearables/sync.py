@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from wearables import ingest, providers
+from messaging.notify import notify
+from patients.care_team import care_team_for
+from wearables import ingest, providers, tasks
 from wearables.models import Connection, SyncFailure, SyncLog
 from wearables.providers.base import ApiSession, Malformed, NeedsReconsent, ProviderError, RateLimited
 
@@ -29,11 +31,9 @@ logger = logging.getLogger(__name__)
 def queue_sync(connection: Connection, *, trigger: str = SyncLog.Trigger.SCHEDULE) -> SyncLog:
     """Write the run's row first, then queue it on commit (a broker outage loses nothing:
     the sweeper re-queues queued rows)."""
-    from wearables.tasks import run_sync
-
     log = SyncLog.objects.create(project_id=connection.project_id, patient_id=connection.patient_id,
                                  connection=connection, source=connection.provider, trigger=trigger)
-    transaction.on_commit(lambda: run_sync.delay(str(log.pk)))
+    transaction.on_commit(lambda: tasks.run_sync.delay(str(log.pk)))
     return log
 
 
@@ -79,7 +79,7 @@ def _window(connection: Connection, now):
 def _run_claimed(log: SyncLog, connection: Connection, now) -> SyncLog:
     provider = providers.get(connection.provider)
     patient = log.patient
-    tz = patient.program.tz if patient.program_id else UTC
+    tz = patient.tz
     start, end = _window(connection, now)
     SyncLog.objects.filter(pk=log.pk).update(status=SyncLog.Status.RUNNING, started_at=now,
                                              window_start=start, window_end=end)
@@ -171,9 +171,6 @@ def refresh_tokens(connection: Connection) -> str:
 
 def mark_needs_reconsent(connection: Connection, reason: str) -> None:
     """The grant is gone: flag it and tell the patient and their care team, once per episode."""
-    from messaging.notify import notify
-    from patients.care_team import care_team_for
-
     with transaction.atomic():
         updated = Connection.objects.filter(pk=connection.pk, status=Connection.Status.LINKED).update(
             status=Connection.Status.NEEDS_RECONSENT, last_error=reason[:2000])
@@ -213,8 +210,6 @@ def schedule_due(now=None) -> int:
 def sweep_stale(now=None) -> int:
     """Beat: runs whose worker died. RUNNING past the lease -> ABANDONED (the next
     scheduled run re-reads their window); QUEUED for long -> queued again."""
-    from wearables.tasks import run_sync
-
     now = now or timezone.now()
     lease = timedelta(minutes=settings.WEARABLES_LEASE_MINUTES)
     # Only provider syncs: uploads (Apple Health) have their own heartbeat sweeper.
@@ -224,5 +219,5 @@ def sweep_stale(now=None) -> int:
     stale = list(SyncLog.objects.filter(status=SyncLog.Status.QUEUED, created_at__lt=now - timedelta(minutes=10),
                                         connection__isnull=False).values_list("pk", flat=True))
     for pk in stale:
-        run_sync.delay(str(pk))
+        tasks.run_sync.delay(str(pk))
     return abandoned + len(stale)

@@ -1,22 +1,33 @@
-from django.urls import path
+"""Every route of the wearables app: the chart tab, the portal's devices, OAuth connect, the
+Garmin push receiver, and the API under /api/v1/."""
 
-from wearables import apple_views, chart_views, oauth_views, portal_views, webhooks
+from django.urls import include, path
+
+from wearables import api
+from wearables.views import apple, chart, oauth, portal, webhooks
+
+api_patterns = [
+    path("me/device-readings/", api.my_device_readings, name="api_my_device_readings"),
+    path("patients/<uuid:patient_id>/device-readings/", api.patient_device_readings,
+         name="api_patient_device_readings"),
+]
 
 urlpatterns = [
-    path("wearables/connect/<slug:provider>/", oauth_views.connect, name="wearables_connect"),
-    path("wearables/callback/<slug:provider>/", oauth_views.callback, name="wearables_callback"),
+    path("api/v1/", include(api_patterns)),
+    path("wearables/connect/<slug:provider>/", oauth.connect, name="wearables_connect"),
+    path("wearables/callback/<slug:provider>/", oauth.callback, name="wearables_callback"),
     path("wearables/webhooks/garmin/", webhooks.garmin_webhook, name="wearables_garmin_webhook"),
-    path("patients/<uuid:patient_id>/wearables/", chart_views.patient_wearables, name="patient_wearables"),
+    path("patients/<uuid:patient_id>/wearables/", chart.patient_wearables, name="patient_wearables"),
     path("patients/<uuid:patient_id>/wearables/connections/<uuid:connection_id>/sync/",
-         chart_views.connection_sync_now, name="patient_wearables_sync_now"),
-    path("portal/devices/", portal_views.portal_devices, name="portal_devices"),
-    path("portal/devices/<uuid:connection_id>/disconnect/", portal_views.portal_disconnect,
+         chart.connection_sync_now, name="patient_wearables_sync_now"),
+    path("portal/devices/", portal.portal_devices, name="portal_devices"),
+    path("portal/devices/<uuid:connection_id>/disconnect/", portal.portal_disconnect,
          name="portal_device_disconnect"),
-    path("portal/devices/apple-health/", apple_views.portal_apple_upload, name="portal_apple_health"),
-    path("portal/devices/apple-health/<uuid:import_id>/", apple_views.portal_apple_status,
+    path("portal/devices/apple-health/", portal.portal_apple_upload, name="portal_apple_health"),
+    path("portal/devices/apple-health/<uuid:import_id>/", portal.portal_apple_status,
          name="portal_apple_health_status"),
-    path("patients/<uuid:patient_id>/wearables/apple-health/", apple_views.staff_apple_health,
+    path("patients/<uuid:patient_id>/wearables/apple-health/", apple.staff_apple_health,
          name="staff_apple_health"),
     path("patients/<uuid:patient_id>/wearables/apple-health/<uuid:import_id>/",
-         apple_views.staff_apple_health_status, name="staff_apple_health_status"),
+         apple.staff_apple_health_status, name="staff_apple_health_status"),
 ]

@@ -1,4 +1,5 @@
-"""Garmin push and ping notifications: POST /wearables/webhooks/garmin/.
+"""Garmin push and ping notifications: POST /wearables/webhooks/garmin/ (the view is in
+wearables/views/webhooks.py).
 
 The receiver verifies an HMAC-SHA256 of the raw body (header
 `X-Mahalo-Signature: sha256=<hex>`, key settings.WEARABLES_GARMIN_WEBHOOK_SECRET;
@@ -22,17 +23,13 @@ import hashlib
 import hmac
 import json
 import logging
-from datetime import UTC, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
-from wearables import ingest, providers
+from wearables import ingest, providers, sync, tasks
 from wearables.models import Connection, SyncFailure, SyncLog, WebhookEvent
 from wearables.providers.base import ApiSession, Malformed, NeedsReconsent, ProviderError
 from wearables.providers.garmin import SUMMARIES
@@ -63,39 +60,25 @@ def _summary_types(data) -> str:
     return ",".join(sorted(k for k, v in data.items() if isinstance(v, list)))[:40]
 
 
-@csrf_exempt
-@require_POST
-def garmin_webhook(request: HttpRequest) -> JsonResponse:
-    secret = settings.WEARABLES_GARMIN_WEBHOOK_SECRET
-    if not secret:
-        # Unsigned pushes would let anyone write readings into a patient's record.
-        return JsonResponse({"detail": "Garmin pushes are not enabled."}, status=403)
-    body = request.read(MAX_BODY + 1)
-    if len(body) > MAX_BODY:
-        return JsonResponse({"detail": "Body too large."}, status=413)
-    if not signature_ok(body, request.headers.get(SIGNATURE_HEADER, ""), secret):
-        logger.warning("wearables: garmin push with a missing or bad signature refused")
-        return JsonResponse({"detail": "Bad signature."}, status=401)
-    text = body.decode("utf-8", errors="replace")
+def event_receive(*, provider: str, text: str) -> tuple[WebhookEvent, str]:
+    """Store a verified push verbatim and queue it on commit. Returns (event, problem):
+    a body that is not a JSON object is kept for diagnosis as FAILED, never processed."""
     try:
         data = json.loads(text)
     except ValueError:
         data = None
     if not isinstance(data, dict):
-        # Signed but unreadable: kept for diagnosis, never processed.
-        WebhookEvent.objects.create(provider="garmin", body=text, status=WebhookEvent.Status.FAILED,
-                                    error="Body is not a JSON object.", processed_at=timezone.now())
-        return JsonResponse({"detail": "Body is not a JSON object."}, status=400)
-    event = WebhookEvent.objects.create(provider="garmin", summary_type=_summary_types(data), body=text)
+        event = WebhookEvent.objects.create(provider=provider, body=text, status=WebhookEvent.Status.FAILED,
+                                            error="Body is not a JSON object.", processed_at=timezone.now())
+        return event, "Body is not a JSON object."
+    event = WebhookEvent.objects.create(provider=provider, summary_type=_summary_types(data), body=text)
     transaction.on_commit(lambda: _enqueue(event.pk))
-    return JsonResponse({"received": str(event.pk)}, status=200)
+    return event, ""
 
 
 def _enqueue(event_id) -> None:
-    from wearables.tasks import process_webhook_event
-
     try:
-        process_webhook_event.delay(str(event_id))
+        tasks.process_webhook_event.delay(str(event_id))
     except Exception as exc:  # noqa: BLE001 - broker down: the row is stored, the sweeper re-queues it
         logger.warning("wearables: could not queue webhook event %s: %s", event_id, exc)
 
@@ -178,9 +161,7 @@ def _apply(event: WebhookEvent) -> list[str]:
                 notes.append(f"{where}: no linked connection for Garmin user {user_id[:64]!r}; skipped")
                 continue
             if kind == DEREGISTRATION:
-                from wearables.sync import mark_needs_reconsent
-
-                mark_needs_reconsent(connection, "Garmin says the user removed Mahalo's access.")
+                sync.mark_needs_reconsent(connection, "Garmin says the user removed Mahalo's access.")
                 connections[user_id] = None
                 notes.append(f"{where}: user deregistered at Garmin; connection needs re-consent")
                 continue
@@ -191,7 +172,7 @@ def _apply(event: WebhookEvent) -> list[str]:
                     continue
             else:
                 records = [item]
-            tz = connection.patient.program.tz if connection.patient.program_id else UTC
+            tz = connection.patient.tz
             for record in records:
                 try:
                     normalized = provider.normalize(kind, record, tz)
@@ -212,8 +193,6 @@ def _apply(event: WebhookEvent) -> list[str]:
 def _ping(provider, connection: Connection, kind: str, url: str, notes: list, where: str) -> list | None:
     """Fetch a ping's callbackURL with the connection's token. Only Garmin's own API host
     gets a patient's token (the URL comes from the request body)."""
-    from wearables import sync
-
     api = urlsplit(provider.api_base)
     target = urlsplit(url)
     if (target.scheme, target.netloc) != (api.scheme, api.netloc):
@@ -262,12 +241,10 @@ def _raw(record) -> str:
 def sweep_pending(now=None) -> int:
     """Beat: re-queue events still PENDING a few minutes after they arrived (a lost
     task, a broker outage, a transient Garmin error)."""
-    from wearables.tasks import process_webhook_event
-
     now = now or timezone.now()
     stale = list(WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING,
                                              received_at__lt=now - SWEEP_AFTER)
                  .order_by("received_at").values_list("pk", flat=True)[:500])
     for pk in stale:
-        process_webhook_event.delay(str(pk))
+        tasks.process_webhook_event.delay(str(pk))
     return len(stale)

@@ -82,7 +82,7 @@ def _detail_context(request, alert: Alert, **extra) -> dict:
                       .order_by("-executed_at")[:20])
     can_update = access.can(request.user, "clinical", "update")
     return {
-        "alert": alert, "patient": alert.patient, "tz": alert.patient.program.timezone,
+        "alert": alert, "patient": alert.patient, "tz": str(alert.patient.tz),
         "readings": evidence_rows(alert), "numbers": (alert.evidence or {}).get("numbers", {}),
         "history": history_rows(history), "executions": executions, "can_update": can_update,
         "assignable": alerting.assignable_users(alert) if can_update and alert.status in Alert.OPEN else [],
@@ -101,7 +101,7 @@ def alert_detail(request: HttpRequest, alert_id) -> HttpResponse:
 
 def evidence_rows(alert: Alert) -> list[dict]:
     """The readings behind an alert, for display (times in the program's time zone)."""
-    tz = alert.patient.program.tz
+    tz = alert.patient.tz
     out = []
     for r in (alert.evidence or {}).get("readings", []):
         try:
@@ -183,7 +183,7 @@ def _apply(request, alert: Alert, action: str) -> Alert:
         return alerting.alert_dismiss(alert=alert, actor=user, note=post.get("note", ""), request=request)
     if action == "snooze":
         raw = post.get("until", "")
-        until = _parse_until(raw, alert.patient.program.tz)
+        until = _parse_until(raw, alert.patient.tz)
         if until is None:
             raise alerting.AlertError("Give a valid date and time." if raw else "Give the date and time to snooze "
                                       "until.", field="until")

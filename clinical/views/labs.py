@@ -8,8 +8,6 @@ Errors re-render the tab with the form's messages and everything typed.
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -25,7 +23,7 @@ from patients import shell
 
 
 def _tz(patient):
-    return patient.program.tz if patient.program_id else UTC
+    return patient.tz
 
 
 def labs_context(request, patient, *, order_form=None, results_form=None, result_rows=None, results_order=None,
@@ -40,7 +38,7 @@ def labs_context(request, patient, *, order_form=None, results_form=None, result
         results_form = LabResultsForm(tz=tz, initial={"order": results_order.pk if results_order else None})
         result_rows = lab_result_rows(results_order)
     return {
-        "tzname": patient.program.timezone if patient.program_id else "UTC",
+        "tzname": str(patient.tz),
         "open_orders": open_orders,
         "closed_orders": [o for o in orders if o.status not in labs.OPEN],
         "groups": labs.grouped_results(patient),

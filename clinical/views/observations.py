@@ -9,7 +9,7 @@ filters. Every part comes from a fixed number of queries, however many readings.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -52,7 +52,7 @@ def range_days(raw: str | None) -> int:
 
 
 def _tz(patient):
-    return patient.program.tz if patient.program_id else UTC
+    return patient.tz
 
 
 # --- Reading the data -------------------------------------------------------------------
@@ -131,7 +131,7 @@ def vitals_context(request, patient, days: int, params, form=None) -> dict:
         "ranges": RANGES,
         "start": start.astimezone(tz),
         "now": now.astimezone(tz),
-        "tzname": patient.program.timezone if patient.program_id else "UTC",
+        "tzname": str(patient.tz),
         "charts": charts,
         "form": form,
         "unit_map": form.unit_map if form else {},
@@ -173,7 +173,7 @@ def patient_vitals(request: HttpRequest, patient_id) -> HttpResponse:
             response["HX-Reswap"] = "outerHTML"
             return response
     if request.htmx and request.headers.get("HX-Target") == "vt-table":
-        tzname = patient.program.timezone if patient.program_id else "UTC"
+        tzname = str(patient.tz)
         context = {"patient": patient, "days": days, "tzname": tzname,
                    "can_mark_error": access.can(request.user, "clinical", "update", patient),
                    **table_page(patient_observations(request, patient), request.GET,

@@ -46,7 +46,7 @@ def patient_recommendations(request: HttpRequest, patient_id) -> HttpResponse:
     rows = recommendations.for_patient(patient)
     context = {"active_groups": recommendations.by_domain([r for r in rows if r.is_active]),
                "retired": [r for r in rows if not r.is_active], "form": form, "can_write": can_write,
-               "tzname": patient.program.timezone if patient.program_id else "UTC"}
+               "tzname": str(patient.tz)}
     response = shell.render_chart(request, patient, "recommendations", context)
     response.status_code = status
     return response

@@ -28,7 +28,7 @@ from patients import shell
 
 def tab_context(request, patient, **forms) -> dict:
     """Everything the RPM tab shows, in a fixed number of queries."""
-    tz = patient.program.tz
+    tz = patient.tz
     today = rpm.local_today(tz)
     episodes = rpm.episodes_for(patient)
     episode = next((e for e in episodes if e.started_on <= today and (e.ended_on is None or e.ended_on >= today)),

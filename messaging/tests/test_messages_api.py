@@ -2,15 +2,12 @@
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import include, path
 
 from mahalo.models import AuditEvent, StaffMember
 from messaging import threads
 from messaging.models import Message, Thread
 
-# Until mahalo/api_urls.py includes messaging.api, mount it here on top of the site's URLs.
-urlpatterns = [path("api/v1/", include("messaging.api")), path("", include("mahalo.urls"))]
-pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
+pytestmark = pytest.mark.django_db
 
 
 def base(patient):

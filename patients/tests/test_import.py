@@ -392,10 +392,11 @@ def test_a_failure_while_writing_saves_nothing_and_can_be_retried(world, login, 
     job = upload_job(client, csv_file(mixed_csv(world)), world.cardiac)
     before = (Patient.objects.count(), ProgramEnrollment.objects.count(), PatientFlag.objects.count())
 
-    def explode(rows):
+    def explode(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(importing, "_create_flags", explode)
+    # Records and enrolments are written by then: the failure must take them back too.
+    monkeypatch.setattr(PatientFlag.objects, "bulk_create", explode)
     client.post(f"/patients/import/{job.pk}/run/")
     job.refresh_from_db()
     assert job.status == PatientImport.Status.FAILED and "nothing was saved" in job.failure

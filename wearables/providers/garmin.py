@@ -23,6 +23,7 @@ import httpx
 
 from wearables.ingest import Daily, Reading
 from wearables.providers.base import Malformed, Normalized, Page, Provider, ProviderError, TokenSet, client
+from wearables.providers.parse import number, parse_day
 
 logger = logging.getLogger(__name__)
 
@@ -42,21 +43,14 @@ def summary_type(endpoint: str) -> str:
 
 
 def _number(record: dict, key: str, *, required: bool = False) -> float | None:
-    value = record.get(key)
-    if value is None:
-        if required:
-            raise Malformed(f"missing {key}")
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise Malformed(f"{key} is not a non-negative number: {value!r}")
-    return float(value)
+    """A non-negative number field of a summary (Garmin sends no negative quantities)."""
+    if record.get(key) is None and required:
+        raise Malformed(f"missing {key}")
+    return number(record.get(key), key, low=0)
 
 
 def _calendar_date(record: dict) -> date:
-    try:
-        return date.fromisoformat(str(record["calendarDate"]))
-    except (KeyError, ValueError) as exc:
-        raise Malformed(f"bad calendarDate {record.get('calendarDate')!r}") from exc
+    return parse_day(record.get("calendarDate"), name="calendarDate")
 
 
 def _start(record: dict) -> datetime:

@@ -35,6 +35,7 @@ import httpx
 
 from wearables.ingest import Daily, Reading
 from wearables.providers.base import Malformed, Normalized, Page, Provider, client
+from wearables.providers.parse import parse_time
 
 SCOPE = "https://www.googleapis.com/auth/googlehealth."
 # (path type, record kind, page size). Sleep before the rest only for readability of logs.
@@ -53,19 +54,6 @@ DEVICE = "Fitbit"
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value) -> datetime:
-    text = str(value or "")
-    # Python reads at most 6 decimals; protobuf Timestamps may carry 9.
-    text = re.sub(r"(\.\d{6})\d+", r"\1", text).replace("Z", "+00:00")
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise Malformed(f"bad time {value!r}") from exc
-    if moment.tzinfo is None:
-        raise Malformed(f"time without offset {value!r}")
-    return moment.astimezone(UTC)
 
 
 def parse_date(value) -> date:

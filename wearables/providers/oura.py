@@ -13,11 +13,11 @@ Oura dates a night by the morning it ends (`day`): that day is kept as is.
 from __future__ import annotations
 
 import logging
-import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 
 from wearables.ingest import Daily, Reading
 from wearables.providers.base import Malformed, Normalized, Page, Provider, ProviderError, client
+from wearables.providers.parse import number, parse_day, parse_time
 
 logger = logging.getLogger(__name__)
 
@@ -28,35 +28,6 @@ HEARTRATE_CHUNK = timedelta(days=30)
 # Collections guarded by a scope the patient may untick on Oura's consent page: a 403
 # there skips that collection instead of failing every sync of the connection.
 OPTIONAL_SCOPE = {"daily_spo2": "spo2", "heartrate": "heartrate"}
-
-
-def parse_time(value) -> datetime:
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise Malformed(f"bad time {value!r}") from exc
-    if moment.tzinfo is None:
-        raise Malformed(f"time without offset {value!r}")
-    return moment.astimezone(UTC)
-
-
-def parse_day(value) -> date:
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError as exc:
-        raise Malformed(f"bad day {value!r}") from exc
-
-
-def number(value, name: str, *, low: float | None = None, high: float | None = None) -> float | None:
-    """A finite number within bounds, None when absent; anything else is Malformed
-    (a placeholder string or a NaN must never reach the database)."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise Malformed(f"{name} is not a number: {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise Malformed(f"{name} out of range: {value!r}")
-    return float(value)
 
 
 class Oura(Provider):

@@ -22,13 +22,13 @@ so a crashed run would lose it; these can be re-read, which the overlap window n
 
 from __future__ import annotations
 
-import math
 import re
 import uuid
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta, timezone
 
 from wearables.ingest import Daily, Reading
 from wearables.providers.base import Malformed, Normalized, Page, Provider, ProviderError, TokenSet, client
+from wearables.providers.parse import number, parse_day
 
 DEVICE = "Polar"
 ACTIVITY_CHUNK = timedelta(days=28)
@@ -42,23 +42,6 @@ def iso_minutes(value) -> float:
         raise Malformed(f"bad duration {value!r}")
     days, hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
     return days * 1440 + hours * 60 + minutes + seconds / 60
-
-
-def number(value, name: str, *, low: float | None = None, high: float | None = None) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise Malformed(f"{name} is not a number: {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise Malformed(f"{name} out of range: {value!r}")
-    return float(value)
-
-
-def parse_day(value) -> date:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError as exc:
-        raise Malformed(f"bad date {value!r}") from exc
 
 
 class Polar(Provider):
@@ -167,7 +150,7 @@ class Polar(Provider):
 
     def _activity(self, r: dict) -> Normalized:
         # Polar's day starts at the wearer's local midnight: `start_time` is local.
-        day = parse_day(r.get("start_time") or r.get("date"))
+        day = parse_day(r.get("start_time") or r.get("date"), leading=True)
         steps = number(r.get("steps"), "steps", low=0)
         kcal = number(r.get("active_calories"), "active_calories", low=0)
         if steps is None and kcal is None:
@@ -176,7 +159,7 @@ class Polar(Provider):
                                                "active_energy_kcal": kcal, "device": DEVICE})])
 
     def _recharge(self, r: dict, tz) -> Normalized:
-        day = parse_day(r.get("date"))
+        day = parse_day(r.get("date"), leading=True)
         hrv = number(r.get("heart_rate_variability_avg"), "heart_rate_variability_avg", low=0)
         hr = number(r.get("heart_rate_avg"), "heart_rate_avg", low=1, high=300)
         breath = number(r.get("breathing_rate_avg"), "breathing_rate_avg", low=0, high=100)

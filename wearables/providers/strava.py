@@ -12,35 +12,15 @@ distance and sport go in details. Rate limits 200/15 min and 2,000/day: a 429 ca
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from wearables.ingest import Reading
 from wearables.providers.base import Malformed, Normalized, Page, Provider, client
+from wearables.providers.parse import number, parse_time
 
 DEVICE = "Strava"
 PER_PAGE = 100
 MAX_PAGES = 1000  # a provider that never sends the empty page must not loop forever
-
-
-def number(value, name: str, *, low: float | None = None, high: float | None = None) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise Malformed(f"{name} is not a number: {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        raise Malformed(f"{name} out of range: {value!r}")
-    return float(value)
-
-
-def parse_time(value) -> datetime:
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise Malformed(f"bad time {value!r}") from exc
-    if moment.tzinfo is None:
-        raise Malformed(f"time without offset {value!r}")
-    return moment.astimezone(UTC)
 
 
 class Strava(Provider):

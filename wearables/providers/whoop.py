@@ -9,19 +9,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from wearables.ingest import Daily, Reading
 from wearables.providers.base import Malformed, Normalized, Page, Provider
+from wearables.providers.parse import parse_time
 
 MS_PER_HOUR = 3_600_000
 KJ_PER_KCAL = 4.184
-
-
-def parse_time(value) -> datetime:
-    try:
-        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise Malformed(f"bad time {value!r}") from exc
-    if moment.tzinfo is None:
-        raise Malformed(f"time without offset {value!r}")
-    return moment.astimezone(UTC)
 
 
 def _offset(value) -> timezone | None:

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinical.models import Observation
-from wearables import apple_health, apple_tasks
+from wearables import apple_health, apple_import
 from wearables.models import AppleHealthImport, Connection, DailyMetric, SyncFailure, SyncLog
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "apple_health"
@@ -63,7 +63,7 @@ def run_import(patient, content: bytes, name="export.xml") -> AppleHealthImport:
                             sync_log=log)
     job.file.save(name, ContentFile(content), save=False)
     job.save()
-    apple_tasks.run(job.pk)
+    apple_import.run(job.pk)
     job.refresh_from_db()
     return job
 
@@ -440,14 +440,14 @@ def test_sweeper_requeues_a_stale_import_and_the_restart_is_idempotent(world, dj
     job = running_job(world.me)
     AppleHealthImport.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(minutes=11))
     fresh = running_job(world.me)  # a live import is left alone
-    assert apple_tasks.sweep_stale() == 1  # eager: runs now
+    assert apple_import.sweep_stale() == 1  # eager: runs now
     job.refresh_from_db()
     fresh.refresh_from_db()
     assert job.status == "done" and job.sync_log is not None and job.sync_log.status == "success"
     assert fresh.status == "running"
     assert counts(world.me) == before
-    assert apple_tasks.run(first.pk) == "done"  # a finished import is not run twice
-    assert apple_tasks.run(fresh.pk) == "running"  # nor a live one taken over
+    assert apple_import.run(first.pk) == "done"  # a finished import is not run twice
+    assert apple_import.run(fresh.pk) == "running"  # nor a live one taken over
 
 
 # --- Devices page ---------------------------------------------------------------------------

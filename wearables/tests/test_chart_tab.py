@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from mahalo.models import AuditEvent, RolePermission
-from wearables import chart_views
 from wearables.ingest import Daily, store
 from wearables.models import Connection, SyncFailure, SyncLog
+from wearables.views import chart as chart_views
 
 RAW_BODY = '{"day": "<script>alert(1)</script>", "score": null}'
 

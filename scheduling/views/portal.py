@@ -1,9 +1,11 @@
 """The patient's side (/portal/visits/, /portal/calendar/): their own visits,
 requests, self-booking, the waiting room and their personal calendar.
 
-Every view starts from the login's own Patient (patients.portal_views.portal_page)
-and reaches visits, requests and events only through it, so no URL can name
-another patient's. What the patient may do follows the program's booking policy.
+Every view starts from the login's own Patient (`patients.shell.portal_page`) and
+loads visits and requests through the gate (`access.load`, which scopes a patient
+login to their own record) and personal events among their own (`calendars`), so no
+URL can name another patient's. What the patient may do follows the program's
+booking policy.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,21 +21,28 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from mahalo import access, audit
+from mahalo.forms import add_errors
 from patients.shell import portal_page
 from scheduling import calendars, services, slots, telehealth
 from scheduling.forms import CancelForm, EventForm, SelfBookForm, VisitRequestForm
-from scheduling.manage_views import feeds_context
-from scheduling.models import CalendarEvent, Visit, VisitRequest
+from scheduling.models import Visit, VisitRequest
+from scheduling.views.common import request_load, visit_load
+from scheduling.views.feeds import feeds_page
 
 PORTAL_DAYS = 7
 
 
-def _visit(patient, visit_id) -> Visit:
-    visit = (Visit.objects.filter(patient=patient, pk=visit_id).select_related("staff__user", "patient__program",
-                                                                              "program").first())
-    if visit is None:
+def _visit(request, patient, visit_id, *, audit_read: bool = False) -> Visit:
+    """The patient's own visit (the gate scopes a patient login to their record); 404 otherwise."""
+    visit = visit_load(request, visit_id, audit_read=audit_read)
+    if visit.patient_id != patient.pk:
         raise Http404
     return visit
+
+
+def _own(request, model):
+    """The patient's own rows of a scheduling model, through the gate."""
+    return access.scoped(request.user, model.objects, "scheduling")
 
 
 def _read(request, patient, page: str) -> None:
@@ -44,10 +54,10 @@ def _read(request, patient, page: str) -> None:
 def my_visits(request: HttpRequest, patient) -> HttpResponse:
     _read(request, patient, "visits")
     now = timezone.now()
-    visits = Visit.objects.filter(patient=patient).select_related("staff__user").order_by("starts_at")
+    visits = _own(request, Visit).filter(patient=patient).select_related("staff__user").order_by("starts_at")
     upcoming = [v for v in visits if v.ends_at >= now and v.status in Visit.UPCOMING]
     past = [v for v in visits if v not in upcoming][-20:][::-1]
-    requests = list(VisitRequest.objects.filter(patient=patient, status__in=VisitRequest.OPEN)
+    requests = list(_own(request, VisitRequest).filter(patient=patient, status__in=VisitRequest.OPEN)
                     .select_related("proposed_slot__staff__user").order_by("-created_at"))
     return render(request, "scheduling/portal/visits.html", {
         "patient": patient, "upcoming": upcoming, "past": past, "requests": requests, "now": now,
@@ -57,8 +67,7 @@ def my_visits(request: HttpRequest, patient) -> HttpResponse:
 
 @portal_page
 def visit_page(request: HttpRequest, patient, visit_id) -> HttpResponse:
-    visit = _visit(patient, visit_id)
-    _read(request, patient, "visit")
+    visit = _visit(request, patient, visit_id, audit_read=True)
     return render(request, "scheduling/portal/visit.html", _visit_context(request, visit))
 
 
@@ -74,7 +83,7 @@ def _visit_context(request, visit, cancel_form=None) -> dict:
 @require_POST
 @portal_page
 def visit_cancel(request: HttpRequest, patient, visit_id) -> HttpResponse:
-    visit = _visit(patient, visit_id)
+    visit = _visit(request, patient, visit_id)
     form = CancelForm(request.POST)
     if form.is_valid() and visit.status == Visit.Status.PLANNED:
         try:
@@ -93,7 +102,7 @@ def visit_cancel(request: HttpRequest, patient, visit_id) -> HttpResponse:
 @vary_on_headers("HX-Request")
 @portal_page
 def waiting_room(request: HttpRequest, patient, visit_id) -> HttpResponse:
-    visit = _visit(patient, visit_id)
+    visit = _visit(request, patient, visit_id)
     if not visit.is_virtual:
         raise Http404
     context = _visit_context(request, visit)
@@ -106,7 +115,7 @@ def waiting_room(request: HttpRequest, patient, visit_id) -> HttpResponse:
 @require_POST
 @portal_page
 def visit_join(request: HttpRequest, patient, visit_id) -> HttpResponse:
-    visit = _visit(patient, visit_id)
+    visit = _visit(request, patient, visit_id)
     try:
         url = telehealth.join(visit=visit, user=request.user)
     except PermissionError as exc:
@@ -132,9 +141,7 @@ def request_visit(request: HttpRequest, patient) -> HttpResponse:
                                     preferred_date=d["preferred_date"], window_start=d["window_start"],
                                     window_end=d["window_end"], request=request)
         except services.SchedulingError as exc:
-            from scheduling.views import _form_errors
-
-            _form_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, "Request sent. Your care team will propose a time.")
             return redirect("portal_visits")
@@ -148,7 +155,7 @@ def request_visit(request: HttpRequest, patient) -> HttpResponse:
 def self_book(request: HttpRequest, patient) -> HttpResponse:
     if services.booking_policy(patient.program) != "self_book":
         return redirect("portal_request_visit")
-    tz = patient.program.tz
+    tz = patient.tz
     now = timezone.now()
     earliest, latest = services.booking_window(patient.program, now)
     data = request.POST if request.method == "POST" else request.GET
@@ -188,8 +195,8 @@ def self_book(request: HttpRequest, patient) -> HttpResponse:
 @require_POST
 @portal_page
 def request_act(request: HttpRequest, patient, request_id, action: str) -> HttpResponse:
-    req = VisitRequest.objects.filter(patient=patient, pk=request_id).select_related("proposed_slot__staff").first()
-    if req is None:
+    req = request_load(request, request_id)
+    if req.patient_id != patient.pk:
         raise Http404
     try:
         if action == "confirm":
@@ -214,7 +221,7 @@ def request_act(request: HttpRequest, patient, request_id, action: str) -> HttpR
 @vary_on_headers("HX-Request")
 @portal_page
 def my_calendar(request: HttpRequest, patient) -> HttpResponse:
-    tz = patient.program.tz
+    tz = patient.tz
     today = timezone.now().astimezone(tz).date()
     try:
         anchor = datetime.strptime(request.GET.get("date", ""), "%Y-%m-%d").date() if request.GET.get("date") \
@@ -231,24 +238,20 @@ def my_calendar(request: HttpRequest, patient) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         template = d["template"]
-        from django.core.exceptions import ValidationError
-
         try:
             calendars.event_create(
                 calendar=calendar, actor=request.user, title=d["title"] or (template.name if template else ""),
                 starts_at=datetime.combine(d["date"], d["time"]).replace(tzinfo=tz),
                 duration_minutes=d["duration_minutes"], rrule=d["repeat"], until=d["until"],
-                category=d["category"], description=d["description"], template=template, tz=patient.program.timezone)
+                category=d["category"], description=d["description"], template=template, tz=str(patient.tz))
         except ValidationError as exc:
-            from scheduling.views import _form_errors
-
-            _form_errors(form, exc)
+            add_errors(form, exc)
         else:
             messages.success(request, "Added to your calendar.")
             return redirect(f"/portal/calendar/?date={d['date']:%Y-%m-%d}")
-    events = CalendarEvent.objects.filter(owner=request.user, calendar__is_visible=True)
+    events = calendars.visible_events(request.user)
     occurrences = calendars.occurrences(events, start, end)
-    visits = list(Visit.objects.filter(patient=patient, starts_at__lt=end, ends_at__gt=start)
+    visits = list(_own(request, Visit).filter(patient=patient, starts_at__lt=end, ends_at__gt=start)
                   .exclude(status__in=Visit.INACTIVE).select_related("staff__user"))
     days = []
     for i in range(7):
@@ -268,9 +271,7 @@ def my_calendar(request: HttpRequest, patient) -> HttpResponse:
 @require_POST
 @portal_page
 def event_act(request: HttpRequest, patient, event_id, action: str) -> HttpResponse:
-    event = CalendarEvent.objects.filter(owner=request.user, pk=event_id).select_related("calendar").first()
-    if event is None:
-        raise Http404
+    event = calendars.event_for(request.user, event_id)
     if action == "skip":
         try:
             when = calendars.parse_stamp(request.POST.get("occurrence", ""))
@@ -278,9 +279,9 @@ def event_act(request: HttpRequest, patient, event_id, action: str) -> HttpRespo
             raise Http404 from None
         calendars.event_skip(event=event, occurrence_start=when, actor=request.user)
         messages.success(request, "Removed that one occurrence.")
-        back = when.astimezone(patient.program.tz).date()
+        back = when.astimezone(patient.tz).date()
     elif action == "delete":
-        back = event.starts_at.astimezone(patient.program.tz).date()
+        back = event.starts_at.astimezone(patient.tz).date()
         calendars.event_delete(event=event, actor=request.user)
         messages.success(request, "Event deleted.")
     else:
@@ -290,5 +291,5 @@ def event_act(request: HttpRequest, patient, event_id, action: str) -> HttpRespo
 
 @portal_page
 def my_feeds(request: HttpRequest, patient) -> HttpResponse:
-    return feeds_context(request, "scheduling/portal/feeds.html", extra={"patient": patient,
+    return feeds_page(request, "scheduling/portal/feeds.html", extra={"patient": patient,
                                                                          "portal_nav": "calendar"})

@@ -1,12 +1,12 @@
-"""Staff pages: the registry, its export, the patient chart and the record forms."""
+"""Staff pages: the registry, its export, and the record forms (new, edit, status)."""
 
-from datetime import UTC, datetime
+import copy
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,7 +16,7 @@ from mahalo import access, audit
 from mahalo.decorators import permission_required
 from mahalo.exports import stream_csv
 from mahalo.shell import current_program
-from patients import registry, services, shell, timeline
+from patients import registry, services
 from patients.forms import PatientForm
 from patients.models import Patient, PatientFlag, Program
 
@@ -86,7 +86,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
     patient = access.patient_for_request(request, patient_id, "update")
     # The form validates a copy so the service still sees the old values it diffs against.
-    form = PatientForm(request.POST or None, instance=Patient.objects.get(pk=patient.pk),
+    form = PatientForm(request.POST or None, instance=copy.copy(patient),
                        programs=access.programs_for(request.user))
     if not services.can_move(actor=request.user, patient=patient):
         # Reached through a care-team grant, not a program: the program isn't theirs to change.
@@ -130,32 +130,3 @@ def patient_status(request: HttpRequest, patient_id) -> HttpResponse:
                                 reason=request.POST.get("reason", "").strip(), request=request)
     messages.success(request, done)
     return redirect("patient_detail", patient.pk)
-
-
-@vary_on_headers("HX-Request", "HX-Target")
-@permission_required("patients", "read")
-def patient_detail(request: HttpRequest, patient_id) -> HttpResponse:
-    patient = access.patient_for_request(request, patient_id)
-    context = {"enrollments": patient.enrollments.select_related("program", "enrolled_by").order_by("-started_at")}
-    context["overview_facts"] = shell.blocks(shell.OVERVIEW, request, patient, context)  # registered by apps
-    return shell.render_chart(request, patient, "overview", context)
-
-
-@vary_on_headers("HX-Request", "HX-Target")
-@permission_required("patients", "read")
-def patient_timeline(request: HttpRequest, patient_id) -> HttpResponse:
-    patient = access.patient_for_request(request, patient_id)  # audited read
-    before = None
-    if raw := request.GET.get("before"):
-        try:
-            before = datetime.fromisoformat(raw)
-            if timezone.is_naive(before) or not 1900 <= before.year <= 2200:
-                raise ValueError
-            before = before.astimezone(UTC)
-        except (ValueError, OverflowError):
-            raise Http404 from None
-    entries, cursor = timeline.feed(patient, before=before)
-    context = {"entries": entries, "cursor": cursor.isoformat() if cursor else ""}
-    if request.htmx and request.headers.get("HX-Target") == "timeline-more":
-        return render(request, "patients/tab_timeline.html#entries", {**context, "patient": patient})
-    return shell.render_chart(request, patient, "timeline", context)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import smtplib
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
@@ -32,8 +31,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from mahalo import access, audit
 from mahalo.decorators import permission_required, staff_required
-from mahalo.models import StaffMember
 from patients import care_team, invitations
+from patients.forms import AddMemberForm
 from patients.models import CareTeamLink, Patient
 
 CARD_TEMPLATE = "patients/_care_team.html"
@@ -66,16 +65,6 @@ def _card_response(request: HttpRequest, patient: Patient, *, ok: str = "", erro
     return redirect("patient_detail", patient.pk) if still_visible else redirect("patient_list")
 
 
-class AddMemberForm(forms.Form):
-    staff = forms.ModelChoiceField(queryset=StaffMember.objects.none(), label="Staff member",
-                                   error_messages={"invalid_choice": "Choose a colleague from the list.",
-                                                   "required": "Choose a colleague to add."})
-
-    def __init__(self, *args, patient: Patient, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["staff"].queryset = care_team.addable_staff(patient)
-
-
 @require_POST
 @vary_on_headers("HX-Request")
 @permission_required("patients", "update")
@@ -100,9 +89,8 @@ def care_team_act(request: HttpRequest, patient_id, link_id, action: str) -> Htt
     if action not in care_team.ACTIONS:
         raise Http404
     patient = access.patient_for_request(request, patient_id, "update")
-    link = CareTeamLink.objects.select_related("staff__user").filter(pk=link_id, patient=patient).first()
-    if link is None:
-        raise Http404
+    link = access.load(request, CareTeamLink.objects.select_related("staff__user").filter(patient=patient), link_id,
+                       resource="patients", action="update")
     try:
         care_team.care_team_act(link=link, action=action, actor=request.user, request=request)
     except care_team.TransitionError as exc:
@@ -120,13 +108,7 @@ def care_team_respond(request: HttpRequest, link_id, action: str) -> HttpRespons
     staff = access.staff_of(request.user)
     if staff is None:
         raise Http404
-    link = (
-        CareTeamLink.objects.select_related("staff__user", "patient")
-        .filter(pk=link_id, staff=staff, patient__project_id=staff.project_id)
-        .first()
-    )
-    if link is None:
-        raise Http404
+    link = care_team.request_to_staff(staff=staff, link_id=link_id)
     try:
         care_team.care_team_act(link=link, action=action, actor=request.user, request=request)
     except care_team.TransitionError:

@@ -1,13 +1,13 @@
 """Bulk patient import pages: upload, preview (with a progress fragment), run, error report.
 
-The work is in patients.importing; these views only load through the gate and render."""
+The work is in patients.importing (which creates records through patients.services, like the
+form and the API); these views only load through the gate and render."""
 
 from __future__ import annotations
 
 from itertools import groupby
 from pathlib import Path
 
-from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.text import get_text_list, slugify
@@ -18,39 +18,12 @@ from mahalo import access, audit
 from mahalo.decorators import permission_required
 from mahalo.exports import stream_csv
 from patients import importing
+from patients.forms import ImportForm
 from patients.importing import ImportFileError
-from patients.models import PatientFlag, PatientImport, Program
+from patients.models import PatientFlag, PatientImport
 
 # The preview lists at most this many rows with problems; the report has them all.
 PROBLEMS_SHOWN = 200
-
-
-class ImportForm(forms.Form):
-    file = forms.FileField(
-        label="File",
-        help_text="CSV (UTF-8) or Excel (.xlsx), up to 5 MB. The first row names the columns.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.xlsx,text/csv,"
-                                               "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}),
-    )
-    default_program = forms.ModelChoiceField(
-        queryset=Program.objects.none(),
-        required=False,
-        label="Default program",
-        empty_label="None: every row names its program",
-        help_text="Used for rows whose Program cell is empty.",
-    )
-
-    def __init__(self, *args, programs, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["default_program"].queryset = programs
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        try:
-            importing.check_upload(upload.name, upload.size)
-        except ImportFileError as exc:
-            raise forms.ValidationError(str(exc))
-        return upload
 
 
 def _program_list(entries: list[dict]) -> str:
@@ -135,7 +108,7 @@ def patient_import(request: HttpRequest) -> HttpResponse:
 @permission_required("patients", "write")
 @require_GET
 def patient_import_detail(request: HttpRequest, import_id) -> HttpResponse:
-    job = importing.get_job_for(request.user, import_id)
+    job = importing.job_load(request, import_id)
     context = _detail_context(request, job)
     if request.htmx:
         response = render(request, "patients/import_preview.html#status", context)
@@ -149,7 +122,7 @@ def patient_import_detail(request: HttpRequest, import_id) -> HttpResponse:
 @permission_required("patients", "write")
 @require_POST
 def patient_import_run(request: HttpRequest, import_id) -> HttpResponse:
-    job = importing.get_job_for(request.user, import_id)
+    job = importing.job_load(request, import_id)
     importing.import_start(job=job, actor=request.user, request=request)
     return redirect("patient_import_detail", import_id=job.pk)
 
@@ -157,7 +130,7 @@ def patient_import_run(request: HttpRequest, import_id) -> HttpResponse:
 @permission_required("patients", "write")
 @require_GET
 def patient_import_errors(request: HttpRequest, import_id) -> HttpResponse:
-    job = importing.get_job_for(request.user, import_id)
+    job = importing.job_load(request, import_id)
     try:
         header, rows = importing.error_report(job)
     except (ImportFileError, OSError):

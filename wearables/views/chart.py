@@ -7,24 +7,22 @@ fixed number of queries, whatever the range or the number of sources.
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from django.contrib import messages
-from django.db import transaction
 from django.db.models import Prefetch
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from mahalo import access, audit
+from mahalo import access
 from mahalo.decorators import permission_required
 from patients import shell
-from wearables import charts, daily
+from wearables import charts, daily, services
 from wearables.models import Connection, SyncFailure, SyncLog
-from wearables.sync import queue_sync
 
 RANGES = (7, 30, 90)
 DEFAULT_DAYS = 30
@@ -48,11 +46,6 @@ def range_days(raw: str | None) -> int:
     except ValueError:
         return DEFAULT_DAYS
     return days if days in RANGES else DEFAULT_DAYS
-
-
-def _today(patient):
-    tz = patient.program.tz if patient.program_id else UTC
-    return timezone.now().astimezone(tz).date()
 
 
 SHORT_LABELS = {"hrv": "HRV", "resting_hr": "Resting HR", "sleep": "Sleep", "steps": "Steps",
@@ -136,7 +129,7 @@ def _duration(log) -> str:
 
 
 def wearables_context(patient, days: int) -> dict:
-    today = _today(patient)
+    today = patient.today
     span = max(days, TABLE_DAYS)
     settings = daily.settings_for(patient)
     series = daily.daily_series(patient, today - timedelta(days=span - 1), today, metrics=TABLE_METRICS,
@@ -148,9 +141,9 @@ def wearables_context(patient, days: int) -> dict:
         cards.append({"spec": spec, "latest": _latest(spec, main)})
     columns, rows = _table(series, TABLE_DAYS)
 
-    connections = sorted(Connection.objects.filter(patient_id=patient.pk),
+    connections = sorted(Connection.objects.filter(patient_id=patient.pk),  # gate: the view gated this patient
                          key=lambda c: (STATUS_ORDER.get(c.status, 9), c.provider, -c.connected_at.timestamp()))
-    logs = list(SyncLog.objects.filter(patient_id=patient.pk).select_related("connection")
+    logs = list(SyncLog.objects.filter(patient_id=patient.pk).select_related("connection")  # gate: as above
                 .prefetch_related(Prefetch("failures", queryset=SyncFailure.objects.order_by("created_at")
                                            [:FAILURES_SHOWN], to_attr="shown_failures"))
                 .order_by("-created_at")[:SYNC_LOGS_SHOWN])
@@ -163,7 +156,7 @@ def wearables_context(patient, days: int) -> dict:
         "ranges": RANGES,
         "start": today - timedelta(days=days - 1),
         "today": today,
-        "tzname": patient.program.timezone if patient.program_id else "UTC",
+        "tzname": str(patient.tz),
         "cards": cards,
         "chart_specs": specs,
         "table_columns": columns,
@@ -198,22 +191,12 @@ def patient_wearables(request: HttpRequest, patient_id) -> HttpResponse:
 def connection_sync_now(request: HttpRequest, patient_id, connection_id) -> HttpResponse:
     """Queue a sync of one linked connection now. 404 for anything out of reach."""
     patient = access.patient_for_request(request, patient_id, "update", "wearables")
-    connection = Connection.objects.filter(pk=connection_id, patient_id=patient.pk,
-                                           status=Connection.Status.LINKED).first()
-    if connection is None:
-        raise Http404
+    connection = services.connection_load(request, connection_id, patient=patient, action="update",
+                                          statuses=[Connection.Status.LINKED])
     label = connection.get_provider_display()
-    with transaction.atomic():
-        # A second click while one is still waiting would only fail on the lease.
-        pending = SyncLog.objects.filter(connection=connection, status__in=(
-            SyncLog.Status.QUEUED, SyncLog.Status.RUNNING), created_at__gte=timezone.now() - timedelta(minutes=15))
-        if pending.exists():
-            messages.info(request, f"A {label} sync is already waiting to run.")
-        else:
-            log = queue_sync(connection, trigger=SyncLog.Trigger.MANUAL)
-            audit.record(action="write", request=request, resource="wearables", patient=patient,
-                         object_id=connection.pk, metadata={"event": "sync_now", "provider": connection.provider,
-                                                            "sync_log": str(log.pk)})
-            messages.success(request, f"{label} sync queued. Refresh in a minute to see the result.")
+    if services.connection_sync_now(connection=connection, actor=request.user, request=request) is None:
+        messages.info(request, f"A {label} sync is already waiting to run.")
+    else:
+        messages.success(request, f"{label} sync queued. Refresh in a minute to see the result.")
     url = reverse("patient_wearables", args=[patient.pk])
     return redirect(f"{url}?days={range_days(request.POST.get('days'))}")

@@ -1,4 +1,5 @@
-"""Apple Health imports in the background: the Celery task, the run, and the sweeper.
+"""Apple Health imports: the upload (row and file first), the run, and the sweeper.
+The Celery tasks (wearables/tasks.py) are thin wrappers around `run` and `sweep_stale`.
 
 An upload writes an AppleHealthImport row (and its SyncLog) first and queues the
 task on commit, so a broker outage delays the import and loses nothing. A run
@@ -16,12 +17,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from celery import shared_task
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from wearables import apple_health, ingest
+from mahalo import audit
+from wearables import apple_health, ingest, tasks
 from wearables.models import AppleHealthImport, SyncFailure, SyncLog
 
 logger = logging.getLogger(__name__)
@@ -31,18 +32,32 @@ SOURCE = "apple_health"
 STALE_AFTER = timedelta(minutes=10)
 
 
-@shared_task(name="wearables.import_apple_health", acks_late=True)
-def import_apple_health(import_id: str) -> str:
-    return run(import_id)
+RECENT = 5
 
 
-@shared_task(name="wearables.sweep_apple_health_imports")
-def sweep_apple_health_imports() -> int:
-    return sweep_stale()
+def import_create(*, patient, upload, actor, request=None) -> AppleHealthImport:
+    """Row and file first, task on commit: a broker outage delays the import, loses nothing.
+    The caller has checked the file (wearables.forms.AppleHealthForm)."""
+    with transaction.atomic():
+        log = SyncLog.objects.create(project_id=patient.project_id, patient=patient, source=SOURCE,
+                                     trigger=SyncLog.Trigger.UPLOAD)
+        job = AppleHealthImport(project_id=patient.project_id, patient=patient, uploaded_by=actor,
+                                original_name=upload.name[:255], size=upload.size, sync_log=log)
+        job.file.save(upload.name, upload, save=False)
+        job.save()
+        audit.record(action="write", request=request, actor=actor, resource="wearables", patient=patient,
+                     object_id=job.pk, metadata={"event": "apple_health_upload", "size": upload.size})
+        queue_import(job)
+    return job
+
+
+def recent_imports(patient) -> list[AppleHealthImport]:
+    """The patient's latest uploads, newest first (the pages poll the running ones)."""
+    return list(AppleHealthImport.objects.filter(patient=patient).select_related("uploaded_by")[:RECENT])
 
 
 def queue_import(job: AppleHealthImport) -> None:
-    transaction.on_commit(lambda: import_apple_health.delay(str(job.pk)))
+    transaction.on_commit(lambda: tasks.import_apple_health.delay(str(job.pk)))
 
 
 def _claim(job_id, now) -> bool:
@@ -139,5 +154,5 @@ def sweep_stale(now=None) -> int:
         | Q(status=AppleHealthImport.Status.QUEUED, created_at__lt=stale)
     ).values_list("pk", flat=True))
     for pk in ids:
-        import_apple_health.delay(str(pk))
+        tasks.import_apple_health.delay(str(pk))
     return len(ids)

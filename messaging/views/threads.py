@@ -1,5 +1,10 @@
 """Secure messaging pages: staff inbox, thread view (staff and portal), compose,
-polling fragment, edit/delete and the gated attachment download."""
+polling fragment, edit/delete and the gated attachment download.
+
+Threads, messages and attachments are loaded through the gate (`messaging.threads.*_load`,
+which call `access.load`): 404 for missing and forbidden alike. A role that lacks
+messaging:write at all gets 403 before anything is loaded, like every permission check.
+"""
 
 from __future__ import annotations
 
@@ -15,16 +20,18 @@ from django.views.decorators.vary import vary_on_headers
 
 from mahalo import access, audit
 from mahalo.decorators import permission_required
-from mahalo.models import StaffMember
+from mahalo.forms import error_messages
 from messaging import threads
-from messaging.models import Attachment, Message, Thread
+from messaging.models import Message, Thread
 
 PAGE_SIZE = 25
 
 
-def _errors(exc: ValidationError) -> list[str]:
-    return [m for msgs in (exc.message_dict.values() if hasattr(exc, "error_dict") else [exc.messages])
-            for m in msgs]
+def _require_write(request) -> None:
+    """Role-level check before any row is loaded: a role without messaging:write gets 403."""
+    if not access.can(request.user, "messaging", "write"):
+        audit.record(request=request, action="denied", resource="messaging", metadata={"wanted": "write"})
+        raise PermissionDenied("Your role does not allow sending messages.")
 
 
 def _messages_qs(thread: Thread):
@@ -58,6 +65,10 @@ def _thread_context(request, thread: Thread) -> dict:
     }
 
 
+def _thread_template(user) -> str:
+    return "messaging/thread.html" if access.is_staff_user(user) else "messaging/portal_thread.html"
+
+
 # --- Staff inbox ----------------------------------------------------------------
 
 @permission_required("messaging", "read")
@@ -88,21 +99,16 @@ def message_inbox(request: HttpRequest) -> HttpResponse:
 @login_required
 @vary_on_headers("HX-Request")
 def message_thread(request: HttpRequest, thread_id) -> HttpResponse:
-    thread = threads.get_thread_for(request.user, thread_id)
+    thread = threads.thread_load(request, thread_id)  # audited read
     threads.mark_read(thread=thread, user=request.user)
-    audit.record(request=request, action="read", resource="messaging", patient=thread.patient,
-                 object_id=thread.pk, metadata={"page": "thread"})
     return render(request, _thread_template(request.user), _thread_context(request, thread))
-
-
-def _thread_template(user) -> str:
-    return "messaging/thread.html" if access.is_staff_user(user) else "messaging/portal_thread.html"
 
 
 @login_required
 def message_poll(request: HttpRequest, thread_id) -> HttpResponse:
     """Messages newer than ?after=<message id> (the HTMX poller replaces itself with them)."""
-    thread = threads.get_thread_for(request.user, thread_id)
+    # A poll every few seconds would flood the trail: only a poll that shows something is audited.
+    thread = threads.thread_load(request, thread_id, audit_read=False)
     qs = _messages_qs(thread)
     after = request.GET.get("after", "")
     if after:
@@ -125,43 +131,30 @@ def message_poll(request: HttpRequest, thread_id) -> HttpResponse:
     return response
 
 
-_is_uuid = threads.is_uuid
-
-
 @login_required
 @require_POST
 def message_send(request: HttpRequest, thread_id) -> HttpResponse:
-    thread = threads.get_thread_for(request.user, thread_id, "write")
+    _require_write(request)
+    thread = threads.thread_load(request, thread_id, "write")
     try:
         threads.message_send(thread=thread, sender=request.user, body=request.POST.get("body", ""),
                              files=request.FILES.getlist("files"), request=request)
     except ValidationError as exc:
         ctx = _thread_context(request, thread)
-        ctx.update(errors=_errors(exc), body=request.POST.get("body", ""))
+        ctx.update(errors=error_messages(exc), body=request.POST.get("body", ""))
         return render(request, _thread_template(request.user), ctx, status=400)
     return redirect(threads.thread_url(thread, request.user) + "#compose")
-
-
-def _own_message(request, message_id) -> Message:
-    if not _is_uuid(message_id):
-        raise Http404
-    message = Message.objects.select_related("thread").filter(pk=message_id).first()
-    if message is None:
-        raise Http404
-    threads.get_thread_for(request.user, message.thread_id, "write")
-    if message.sender_id != request.user.pk:
-        raise Http404
-    return message
 
 
 @login_required
 @require_POST
 def message_edit(request: HttpRequest, message_id) -> HttpResponse:
-    message = _own_message(request, message_id)
+    _require_write(request)
+    message = threads.own_message_load(request, message_id)
     try:
         threads.message_edit(message=message, user=request.user, body=request.POST.get("body", ""), request=request)
     except ValidationError as exc:
-        for e in _errors(exc):
+        for e in error_messages(exc):
             flash.error(request, e)
     return redirect(threads.thread_url(message.thread, request.user) + f"#m-{message.pk}")
 
@@ -169,11 +162,12 @@ def message_edit(request: HttpRequest, message_id) -> HttpResponse:
 @login_required
 @require_POST
 def message_delete(request: HttpRequest, message_id) -> HttpResponse:
-    message = _own_message(request, message_id)
+    _require_write(request)
+    message = threads.own_message_load(request, message_id)
     try:
         threads.message_delete(message=message, user=request.user, request=request)
     except ValidationError as exc:
-        for e in _errors(exc):
+        for e in error_messages(exc):
             flash.error(request, e)
     return redirect(threads.thread_url(message.thread, request.user) + f"#m-{message.pk}")
 
@@ -184,23 +178,19 @@ def message_delete(request: HttpRequest, message_id) -> HttpResponse:
 def thread_new(request: HttpRequest) -> HttpResponse:
     """Staff: a topic thread about one patient (?patient=<uuid>)."""
     patient_id = request.GET.get("patient") or request.POST.get("patient") or ""
-    if not _is_uuid(patient_id):
+    if not threads.is_uuid(patient_id):
         raise Http404
     patient = access.patient_for_request(request, patient_id, "write", "messaging")
     errors, subject, body = [], "", ""
     if request.method == "POST":
         subject, body = request.POST.get("subject", ""), request.POST.get("body", "")
         try:
-            from django.db import transaction
-
-            with transaction.atomic():
-                thread = threads.thread_create(patient=patient, subject=subject, actor=request.user)
-                if body.strip() or request.FILES:
-                    threads.message_send(thread=thread, sender=request.user, body=body,
-                                         files=request.FILES.getlist("files"), request=request)
-            return redirect("message_thread", thread.pk)
+            thread = threads.conversation_start(patient=patient, actor=request.user, subject=subject, body=body,
+                                                files=request.FILES.getlist("files"), request=request)
         except ValidationError as exc:
-            errors = _errors(exc)
+            errors = error_messages(exc)
+        else:
+            return redirect("message_thread", thread.pk)
     return render(request, "messaging/thread_new.html", {"patient": patient, "errors": errors,
                                                           "subject": subject, "body": body},
                   status=400 if errors else 200)
@@ -219,48 +209,12 @@ def patient_messages(request: HttpRequest, patient_id) -> HttpResponse:
     })
 
 
-# --- Portal ---------------------------------------------------------------------
-
-def _portal_patient(request):
-    patient = access.patient_of(request.user)
-    if patient is None or access.is_staff_user(request.user):
-        raise Http404
-    return patient
-
-
-@login_required
-def portal_messages(request: HttpRequest) -> HttpResponse:
-    from patients.care_team import care_team_for
-
-    patient = _portal_patient(request)
-    if request.method == "POST":
-        staff = StaffMember.objects.filter(pk=request.POST.get("staff") if _is_uuid(request.POST.get("staff"))
-                                           else None, care_team_links__in=care_team_for(patient)).first()
-        if staff is None:
-            raise Http404
-        if not access.can(request.user, "messaging", "write", patient):
-            raise PermissionDenied
-        thread = threads.thread_default_for(patient=patient, staff=staff, actor=request.user)
-        return redirect("portal_message_thread", thread.pk)
-    qs = threads.with_inbox_fields(threads.threads_for(request.user), request.user)
-    audit.record(request=request, action="list", resource="messaging", patient=patient, metadata={"via": "portal"})
-    return render(request, "messaging/portal_messages.html", {
-        "patient": patient, "threads": qs.order_by("-last_message_at", "-created_at"),
-        "team": care_team_for(patient), "portal_nav": "messages",
-    })
-
-
 # --- Attachments ----------------------------------------------------------------
 
 @login_required
 def attachment_download(request: HttpRequest, attachment_id) -> HttpResponse:
-    if not _is_uuid(attachment_id):
-        raise Http404
-    attachment = Attachment.objects.select_related("message").filter(pk=attachment_id).first()
-    if attachment is None or attachment.message.deleted_at:
-        raise Http404
-    thread = threads.get_thread_for(request.user, attachment.message.thread_id)
-    audit.record(request=request, action="read", resource="messaging", patient=thread.patient,
+    attachment = threads.attachment_load(request, attachment_id)
+    audit.record(request=request, action="read", resource="messaging", patient=attachment.message.thread.patient,
                  object_id=attachment.pk, metadata={"download": attachment.original_name,
                                                     "sha256": attachment.sha256})
     content_type = attachment.content_type

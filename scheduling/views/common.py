@@ -1,0 +1,68 @@
+"""What the scheduling pages share: the gated loaders of visits and requests, parsing of ids
+and dates from a URL, the choice of whose calendar to show, and the slot picker's context."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+
+from django.http import Http404
+
+from mahalo import access
+from mahalo.models import StaffMember
+from scheduling import slots
+from scheduling.models import Visit, VisitRequest
+
+# Dates a page accepts in ?date= / ?from=: anything else is a 404, never an overflow.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def visit_load(request, visit_id, action: str = "read", *, audit_read: bool = True) -> Visit:
+    """One visit the user may `action` (access.load): 404 for missing and forbidden alike;
+    reads are audited."""
+    queryset = Visit.objects.select_related("patient__program", "patient__project", "staff__user", "slot",
+                                            "program")
+    return access.load(request, queryset, visit_id, resource="scheduling", action=action, audit_read=audit_read)
+
+
+def request_load(request, request_id, action: str = "read") -> VisitRequest:
+    """One visit request the user may `action` (access.load): 404 for missing and forbidden alike."""
+    queryset = VisitRequest.objects.select_related("patient__program", "proposed_slot__staff__user", "visit")
+    return access.load(request, queryset, request_id, resource="scheduling", action=action)
+
+
+def uuid_or_404(value) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise Http404 from None
+
+
+def parse_date(raw: str | None, default: date) -> date:
+    """?date=YYYY-MM-DD within FIRST_YEAR..LAST_YEAR, `default` when absent; 404 otherwise."""
+    try:
+        value = date.fromisoformat(raw) if raw else default
+    except ValueError:
+        raise Http404 from None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise Http404
+    return value
+
+
+def pick_staff(request, options: list[StaffMember]) -> StaffMember | None:
+    """?staff= among `options` (404 for anyone else), else the user themselves, else the first."""
+    wanted = request.GET.get("staff") or request.POST.get("staff") or ""
+    chosen = next((s for s in options if str(s.pk) == wanted), None)
+    if chosen is None and wanted:
+        raise Http404  # not someone whose calendar this user may open
+    me = access.staff_of(request.user)
+    return chosen or next((s for s in options if me and s.pk == me.pk), None) or (options[0] if options else None)
+
+
+def slot_context(request, *, patient, staff_options, staff, mode: str, first_day: date, tz, days: int = 7) -> dict:
+    start = datetime.combine(first_day, time.min).replace(tzinfo=tz)
+    found = slots.open_slots(start=start, end=start + timedelta(days=days), staff=staff, mode=mode,
+                             programs=[patient.program]) if staff else []
+    return {"slot_days": slots.group_by_day(found, tz), "slot_from": first_day, "slot_to": first_day +
+            timedelta(days=days - 1), "slot_prev": first_day - timedelta(days=days),
+            "slot_next": first_day + timedelta(days=days), "slot_staff": staff, "slot_mode": mode, "tz": tz}
