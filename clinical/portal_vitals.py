@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from clinical import observations
 from clinical.models import Observation, Recommendation, Source
@@ -40,6 +41,8 @@ def portal_vitals(request: HttpRequest, patient) -> HttpResponse:
             recorded = form.record(patient, actor=request.user, source=Source.PATIENT, request=request, via="portal")
         if recorded is not None:
             observations.decorate(recorded)
+            if recorded.interpretation == "critical":  # the alarm box, not a green "Saved"
+                return redirect(f"{reverse('portal_vitals')}?saved={recorded.pk}")
             text = f"Saved: {recorded.get_metric_display().lower()} {recorded.display} {recorded.unit_label}."
             if recorded.plain_category:
                 text += f" {recorded.plain_category}."
@@ -52,7 +55,9 @@ def portal_vitals(request: HttpRequest, patient) -> HttpResponse:
     recent = [observations.decorate(o) for o in
               Observation.objects.filter(patient_id=patient.pk, metric__in=observations.PORTAL_METRICS + ("bmi",))
               .order_by("-effective_at")[:RECENT]]
+    crisis_obs, crisis = observations.saved_crisis(patient, request.GET.get("saved", ""))
     return render(request, "clinical/portal_vitals.html", {
+        "crisis": crisis, "crisis_obs": crisis_obs,
         "patient": patient, "form": form, "unit_map": form.unit_map, "recent": recent,
         "recommendations": _active_recommendations(patient)[:3], "tzname": tz.key if hasattr(tz, "key") else "UTC",
         "portal_nav": "vitals",
