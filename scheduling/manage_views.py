@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,7 +18,7 @@ from mahalo.decorators import permission_required, staff_required
 from mahalo.models import Role
 from scheduling import calendars, services, slots
 from scheduling.forms import AvailabilityForm, BlockTimeForm, CancelForm, ProposeForm, TriageForm
-from scheduling.models import SEVERITY_RANK, Availability, Severity, Slot, VisitRequest
+from scheduling.models import Availability, Severity, Slot, VisitRequest
 from scheduling.views import _form_errors, _parse_date, schedule_staff, slot_context
 
 # --- Visit requests -------------------------------------------------------------------------
@@ -45,8 +44,7 @@ def request_queue(request: HttpRequest) -> HttpResponse:
     show = request.GET.get("show", "open")
     qs = _requests(request.user).select_related("patient", "program", "proposed_slot__staff__user")
     qs = qs.filter(status__in=VisitRequest.OPEN) if show != "all" else qs
-    rank = Case(*[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()], output_field=IntegerField())
-    rows = list(qs.annotate(rank=rank).order_by("rank", "created_at")[:200])
+    rows = list(qs.triage_order()[:200])  # untriaged first (VisitRequestQuerySet.triage_order)
     audit.record(request=request, action="list", resource="scheduling",
                  metadata={"page": "requests", "count": len(rows)})
     return render(request, "scheduling/requests.html", {"rows": rows, "show": show})
