@@ -8,6 +8,7 @@ urlpatterns = [
     path("messages/attachments/<uuid:attachment_id>/", v.attachment_download, name="message_attachment"),
     path("messages/m/<uuid:message_id>/edit/", v.message_edit, name="message_edit"),
     path("messages/m/<uuid:message_id>/delete/", v.message_delete, name="message_delete"),
+    path("messages/m/<uuid:message_id>/record/", v.message_record, name="message_record"),
     path("messages/<uuid:thread_id>/", v.message_thread, name="message_thread"),
     path("messages/<uuid:thread_id>/new/", v.message_poll, name="message_poll"),
     path("messages/<uuid:thread_id>/send/", v.message_send, name="message_send"),
