@@ -203,7 +203,11 @@ def tell_care_team(observation: Observation, *, patient) -> dict:
                 r.get("id") == oid for r in (alert.evidence or {}).get("readings", [])):
             continue
         if _alert_told(alert):
-            how = "alert_raised" if (outcome.created or outcome.worsened) else "alert_open"
+            # Raised by this reading: here, or by the on-commit run when there was no outer
+            # transaction (the ingest's own commit already ran the rules).
+            raised = outcome.created or outcome.worsened or alert.created_at >= observation.created_at or (
+                alert.worsened_at is not None and alert.worsened_at >= observation.created_at)
+            how = "alert_raised" if raised else "alert_open"
             safety = {"told": True, "how": how, "alert": str(alert.pk)}
             if how == "alert_raised":
                 break
