@@ -12,14 +12,44 @@ news: a reading the closed alert's evidence did not hold (for `missing`: a whole
 new window of silence since then). Otherwise the nightly run would re-open the alert a
 clinician just closed, from the very readings they looked at.
 
+Worsening after an acknowledgement or a snooze (issue 21, item 1)
+-----------------------------------------------------------------
+An acknowledgement says "I have seen this and I am acting on it"; a snooze says "I
+expect more of the same for a while". Neither may silence news. When a rule fires
+again on an acknowledged or snoozed alert, the firing is compared with
+`Alert.seen_evidence` (the evidence as it stood when the alert was last
+acknowledged or snoozed):
+
+- snoozed (until a future time): a repeat of the same level stays hidden; data
+  that is *worse* wakes it (see `is_worse`: a value beyond the most extreme one
+  seen, a larger mean/rise/change, or a critical reading where none was seen);
+- acknowledged and critical: any *new* reading meeting the rule re-opens it (the
+  patient is still in crisis after someone decided what to do);
+- acknowledged and not critical: only worse data re-opens it.
+Only new readings can do this (the nightly re-run of the same data never does).
+
+Design chosen: the alert *returns to the queue as worsened* (status back to
+active, snooze cleared, `worsened_at`/`worsened_count` set, escalation restarted
+from `worsened_at`), rather than a new alert linked to the old one. Why: one
+clinical problem stays one alert (the partial unique constraint "one open alert
+per rule and patient" keeps holding; issue 21 item 8 asks for exactly that); the
+clinician finds the acknowledgement, its note, the snooze and the worsening in one
+history instead of following links between records; and the queue, the nav count,
+the API and escalation all already key on `status = active`, so nothing else has
+to learn a second "open" state. The acknowledgement that came before stays on the
+record (acknowledged_by/at/note and the django-simple-history versions).
+
 Notifications (messaging.notify, event "alert_created", safety-critical):
 - a new critical alert notifies the care team at once (urgent);
 - a rule whose action is `notify` notifies the care team once per alert (its
   episode: key "alert:<id>"), whatever the severity;
-- updates of an open alert, and anything about a snoozed alert, are silent;
+- a worsened alert notifies its assignee, whoever acknowledged it and the care team
+  (urgent; key "alert-worsened:<id>:<n>", once per worsening);
+- other updates of an open alert, and repeats on a snoozed alert, are silent;
 - escalation: an active critical alert nobody acknowledged within
-  `alerts.escalation_minutes` (default 30; program overrides project) notifies
-  the program's leads once (escalated_at).
+  `alerts.escalation_minutes` (default 30; program overrides project) of its
+  opening, or of its last worsening, notifies the program's leads once per episode
+  (escalated_at; a worsening clears it).
 "Care team" is the patient's active care-team links; with nobody on it, the
 program's leads, so a critical alert is never sent to no one.
 """
@@ -66,6 +96,7 @@ class Outcome:
     alert: Alert | None = None
     created: bool = False
     suppressed: bool = False
+    worsened: bool = False  # an acknowledged or snoozed alert came back to the queue
 
 
 # --- Which rules apply ---------------------------------------------------------------
@@ -200,6 +231,8 @@ def plan(rule: ClinicalRule, patient, result: rule_engine.RuleResult) -> str:
         return "nothing (the rule did not fire)"
     open_alert = Alert.objects.filter(rule=rule, patient=patient, status__in=Alert.OPEN).first()
     if open_alert is not None:
+        if attention_change(open_alert, rule, result, timezone.now()):
+            return "re-open the alert as worsened and notify the care team"
         return "update the open alert" + (" silently (snoozed)" if _snoozed(open_alert, timezone.now()) else "")
     if not is_news(rule, patient, result):
         return "nothing: no new data since the last alert of this rule was closed"
@@ -212,10 +245,17 @@ def _snoozed(alert: Alert, now) -> bool:
 
 def _fire(outcome: Outcome, patient, now) -> None:
     rule, result = outcome.rule, outcome.result
-    alert, created = _open_or_update(rule, patient, result, now)
+    alert, created, worsened = _open_or_update(rule, patient, result, now)
     outcome.alert, outcome.created, outcome.suppressed = alert, created, alert is None
+    outcome.worsened = bool(worsened)
     RuleExecution.objects.create(project_id=patient.project_id, rule=rule, patient=patient, triggered=True,
                                  result=result.to_json(), alert=alert)
+    if alert is not None and worsened:
+        audit.record(action="update", resource="clinical.alert", patient=patient, object_id=alert.pk,
+                     metadata={"event": "worsened", "why": worsened, "rule": rule.code,
+                               "times": alert.worsened_count})
+        _notify_worsened(alert, patient)
+        return
     if alert is None or not created:
         return  # an update (or nothing new): silent
     audit.record(action="write", resource="clinical.alert", patient=patient, object_id=alert.pk,
@@ -224,13 +264,14 @@ def _fire(outcome: Outcome, patient, now) -> None:
         _notify_new(alert, patient)
 
 
-def _open_or_update(rule, patient, result, now) -> tuple[Alert | None, bool]:
+def _open_or_update(rule, patient, result, now) -> tuple[Alert | None, bool, str]:
+    """(alert, created, why it worsened or "")."""
     existing = (Alert.objects.select_for_update()
                 .filter(rule=rule, patient=patient, status__in=Alert.OPEN).first())
     if existing is not None:
-        return _bump(existing, rule, result, now), False
+        return _update(existing, rule, result, now)
     if not is_news(rule, patient, result):
-        return None, False
+        return None, False, ""
     alert = Alert(project_id=patient.project_id, patient=patient, program_id=patient.program_id, rule=rule,
                   code=rule.code, severity=rule.severity, title=_title(rule), body=result.summary,
                   evidence=_evidence(result), last_triggered_at=now, trigger_count=1)
@@ -241,8 +282,112 @@ def _open_or_update(rule, patient, result, now) -> tuple[Alert | None, bool]:
             alert.save()
     except IntegrityError:
         existing = Alert.objects.select_for_update().get(rule=rule, patient=patient, status__in=Alert.OPEN)
-        return _bump(existing, rule, result, now), False
-    return alert, True
+        return _update(existing, rule, result, now)
+    return alert, True, ""
+
+
+def _update(alert: Alert, rule, result, now) -> tuple[Alert, bool, str]:
+    # Judged before the bump: a legacy row with no seen_evidence falls back to the
+    # evidence it held until this firing.
+    why = attention_change(alert, rule, result, now)
+    alert = _bump(alert, rule, result, now)
+    if why:
+        _reopen(alert, now)
+    return alert, False, why
+
+
+# --- Worsening (module docstring) ------------------------------------------------------
+
+WORSE_HIGHER = (ClinicalRule.Condition.GT, ClinicalRule.Condition.GTE, ClinicalRule.Condition.TREND_UP,
+                ClinicalRule.Condition.RISE)
+
+
+def _extreme(readings, key: str, higher: bool):
+    values = [r.get(key) for r in readings or [] if isinstance(r.get(key), int | float)]
+    if not values:
+        return None
+    return max(values) if higher else min(values)
+
+
+def _beyond(new, old, higher: bool) -> bool:
+    if new is None:
+        return False
+    if old is None:
+        return True
+    return new > old if higher else new < old
+
+
+def is_worse(rule: ClinicalRule, seen: dict, result: rule_engine.RuleResult) -> bool:
+    """Does this firing show a worse level than the evidence `seen` (an alert's
+    evidence dict)? Pure. A critical reading where none was seen is worse; for
+    comparisons a value (or the diastolic) beyond the most extreme seen in the
+    rule's direction; for means, rises and trends a larger mean, rise or change.
+    `missing` never worsens (silence has no level)."""
+    C = ClinicalRule.Condition
+    old_readings = (seen or {}).get("readings") or []
+    old_numbers = (seen or {}).get("numbers") or {}
+    new_keys = _evidence_keys(result.evidence) - _evidence_keys(old_readings)
+    fresh = [r for r in result.evidence if (r.get("id") or "", r.get("day") or "", r.get("at"), r.get("value"),
+                                            r.get("value2")) in new_keys]
+    if rule.condition == C.MISSING or not fresh:
+        return False
+    if any(r.get("interpretation") == "critical" for r in fresh) and not any(
+            r.get("interpretation") == "critical" for r in old_readings):
+        return True
+    higher = rule.condition in WORSE_HIGHER
+    numbers = result.numbers or {}
+    if rule.condition == C.RISE:
+        return _beyond(numbers.get("rise"), old_numbers.get("rise"), True)
+    if rule.condition in (C.TREND_UP, C.TREND_DOWN):
+        return _beyond(numbers.get("change_pct"), old_numbers.get("change_pct"), higher)
+    if "mean" in numbers:
+        return (_beyond(numbers.get("mean"), old_numbers.get("mean"), higher)
+                or _beyond(numbers.get("mean2"), old_numbers.get("mean2"), higher))
+    for key in ("value", "value2"):
+        if _beyond(_extreme(fresh, key, higher), _extreme(old_readings, key, higher), higher):
+            return True
+    return False
+
+
+def attention_change(alert: Alert, rule: ClinicalRule, result: rule_engine.RuleResult, now) -> str:
+    """Why this firing must put an acknowledged or snoozed alert back in front of a
+    person ("worse" or "new_critical"), or "" when the update stays silent."""
+    snoozed = _snoozed(alert, now)
+    if not snoozed and alert.status != Alert.Status.ACKNOWLEDGED:
+        return ""  # awake and active: it is in the queue already
+    seen = alert.seen_evidence or alert.evidence or {}
+    if not (_evidence_keys(result.evidence) - _evidence_keys(seen.get("readings"))):
+        return ""  # nothing new (the nightly run, or a reading leaving the window)
+    if is_worse(rule, seen, result):
+        return "worse"
+    if not snoozed and alert.severity == Severity.CRITICAL:
+        return "new_critical"
+    return ""
+
+
+def _reopen(alert: Alert, now) -> None:
+    alert.status = Alert.Status.ACTIVE
+    alert.snoozed_until = None
+    alert.escalated_at = None  # a new episode: escalation starts again from worsened_at
+    alert.worsened_at = now
+    alert.worsened_count += 1
+    alert.save(update_fields=["status", "snoozed_until", "escalated_at", "worsened_at", "worsened_count",
+                              "updated_at"])
+
+
+def _notify_worsened(alert: Alert, patient) -> None:
+    from messaging.notify import notify
+
+    people = [u for u in (alert.assignee, alert.acknowledged_by) if u is not None
+              and access.can(u, "clinical", "read", patient)]
+    recipients = list({u.pk: u for u in [*people, *recipients_for(patient)]}.values())
+    notify(event_type="alert_created", recipients=recipients,
+           context={"patient_name": patient.full_name, "alert": f"WORSENED: {alert.title}. {alert.body}".strip(),
+                    "severity": alert.get_severity_display()},
+           key=f"alert-worsened:{alert.pk}:{alert.worsened_count}", patient=patient, urgent=True,
+           link=f"/alerts/{alert.pk}/")
+    for user in recipients:
+        forget_count(user)
 
 
 def _bump(alert: Alert, rule, result, now) -> Alert:
@@ -295,7 +440,9 @@ def alert_acknowledge(*, alert: Alert, actor, note: str = "", request=None, now=
     alert.status = Alert.Status.ACKNOWLEDGED
     alert.acknowledged_by, alert.acknowledged_at = actor, now or timezone.now()
     alert.acknowledged_note = (note or "").strip()
-    alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "acknowledged_note", "updated_at"])
+    alert.seen_evidence = alert.evidence  # what "new" and "worse" are judged against from now on
+    alert.save(update_fields=["status", "acknowledged_by", "acknowledged_at", "acknowledged_note", "seen_evidence",
+                              "updated_at"])
     _audit(alert, actor, request, "acknowledged")
     return alert
 
@@ -349,7 +496,8 @@ def alert_snooze(*, alert: Alert, actor, until: datetime | None, reason: str, re
     alert = _locked(alert)
     _require_open(alert, "snoozed")
     alert.snoozed_until, alert.snooze_reason = until, reason
-    alert.save(update_fields=["snoozed_until", "snooze_reason", "updated_at"])
+    alert.seen_evidence = alert.evidence  # a repeat of this level stays hidden; worse wakes it
+    alert.save(update_fields=["snoozed_until", "snooze_reason", "seen_evidence", "updated_at"])
     _audit(alert, actor, request, "snoozed", until=until.isoformat())
     return alert
 
@@ -389,7 +537,8 @@ def alert_assign(*, alert: Alert, actor, assignee, request=None) -> Alert:
 
 def escalate_due(now: datetime | None = None) -> int:
     """Notify the program's leads of every active (unacknowledged), unsnoozed critical
-    alert older than the program's escalation time. Once per alert."""
+    alert older than the program's escalation time (counted from its last worsening,
+    if any). Once per alert and episode."""
     from messaging.notify import notify
 
     now = now or timezone.now()
@@ -405,7 +554,8 @@ def escalate_due(now: datetime | None = None) -> int:
             minutes = config.get_int(ESCALATION_MINUTES_KEY, DEFAULT_ESCALATION_MINUTES, program=program,
                                      project=program.project)
             minutes_by_program[program.pk] = max(minutes if minutes is not None else DEFAULT_ESCALATION_MINUTES, 0)
-        if alert.created_at > now - timedelta(minutes=minutes_by_program[program.pk]):
+        # The clock starts at the opening, or again at the last worsening.
+        if (alert.worsened_at or alert.created_at) > now - timedelta(minutes=minutes_by_program[program.pk]):
             continue
         with transaction.atomic():
             # The conditional update is the "once": a concurrent sweeper matches no row.
@@ -416,7 +566,8 @@ def escalate_due(now: datetime | None = None) -> int:
             notify(event_type="alert_created", recipients=program_leads(program),
                    context={"patient_name": alert.patient.full_name, "alert": f"ESCALATED: {alert.title}",
                             "severity": alert.get_severity_display()},
-                   key=f"alert-escalated:{alert.pk}", patient=alert.patient, urgent=True,
+                   key=f"alert-escalated:{alert.pk}" + (f":{alert.worsened_count}" if alert.worsened_count else ""),
+                   patient=alert.patient, urgent=True,
                    link=f"/alerts/{alert.pk}/", now=now)
             audit.record(action="update", resource="clinical.alert", patient=alert.patient, object_id=alert.pk,
                          metadata={"event": "escalated", "minutes": minutes_by_program[program.pk]})

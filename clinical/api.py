@@ -140,7 +140,10 @@ def _record(request, patient, source: str) -> Response:
             via="api")
     except DjangoValidationError as exc:
         raise serializers.ValidationError(exc.message_dict) from None
-    return Response(ObservationSerializer(obs).data, status=status.HTTP_201_CREATED)
+    body = dict(ObservationSerializer(obs).data)
+    # A critical value: the same guidance the portal shows (null otherwise).
+    body["crisis"] = observations.crisis_guidance(obs, audience="patient" if source == Source.PATIENT else "staff")
+    return Response(body, status=status.HTTP_201_CREATED)
 
 
 def _moment(raw: str, field: str, *, end: bool = False) -> datetime:

@@ -263,6 +263,13 @@ class Alert(models.Model):
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_note = models.TextField(blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
+    # Worsening after an acknowledgement or a snooze (clinical/alerting.py). seen_evidence is
+    # the evidence as it stood when someone last acknowledged or snoozed the alert: "new"
+    # and "worse" are judged against it. worsened_at restarts the escalation clock.
+    seen_evidence = models.JSONField(default=dict, blank=True)
+    worsened_at = models.DateTimeField(null=True, blank=True,
+                                       help_text="Last time new data re-opened it after an acknowledgement or snooze.")
+    worsened_count = models.PositiveIntegerField(default=0)
     history = HistoricalRecords()
 
     class Meta:

@@ -11,6 +11,24 @@ Impossible values (a weight of 900 kg) are *kept* and classified "invalid" (show
 struck through, left out of trends and rules): a person typed them, and losing a
 reading is worse than flagging one. Input that is not a number at all never gets
 here: forms and serializers refuse it.
+
+Critical values (issue 21 item 2). A reading a person types that classifies as
+critical (BP crisis, level 2 hypoglycaemia, SpO2 < 90 %, any critical band of
+clinical/interpret.py) must reach the care team through the safety path before the
+person is told it did. So `observation_record` runs the rules that read that metric
+at once (not only on commit), and then:
+- a critical alert that holds this reading and was opened or re-opened now (worsened)
+  has notified the care team (clinical/alerting.py);
+- a critical alert that already held readings like it (active in the queue, or
+  snoozed at that level) has told them before: the reading joins it;
+- otherwise (no critical rule covers it, the rule is off, nobody was reachable for
+  the alert) the care team gets a direct safety-critical notification
+  (`alert_created`, urgent, key "critical-reading:<id>").
+What happened is stored in `details["safety"]` so the portal, the API and the chart
+say the same thing later. `crisis_guidance` builds what the person sees: re-measure
+after 5 minutes of rest, call the emergency number with symptoms, whether the care
+team was told. The wording comes from program settings (`safety.crisis_remeasure`,
+`safety.crisis_emergency` with "{number}", `safety.emergency_number`), else the defaults.
 """
 
 from __future__ import annotations
@@ -137,8 +155,121 @@ def observation_record(patient, metric: str, value: float, unit: str, effective_
     details = {"entered": entered}
     if note.strip():
         details["note"] = note.strip()[:500]
-    return _store(patient, metric, canonical, canonical2, effective_at, context=context, details=details,
-                  actor=actor, source=source, request=request, via=via)
+    observation = _store(patient, metric, canonical, canonical2, effective_at, context=context, details=details,
+                         actor=actor, source=source, request=request, via=via)
+    if observation.interpretation == Interpretation.CRITICAL and "safety" not in (observation.details or {}):
+        tell_care_team(observation, patient=patient)
+    return observation
+
+
+# --- Critical values: the safety path (module docstring) ---------------------------------
+
+CRISIS_REMEASURE_KEY = "safety.crisis_remeasure"
+CRISIS_EMERGENCY_KEY = "safety.crisis_emergency"
+EMERGENCY_NUMBER_KEY = "safety.emergency_number"
+DEFAULT_EMERGENCY_NUMBER = "911"
+DEFAULT_REMEASURE = "Sit down and rest quietly for 5 minutes, then measure again."
+DEFAULT_EMERGENCY = ("Call {number} now if you have chest pain, shortness of breath, weakness or numbness, "
+                     "or changes in your vision or speech.")
+CRISIS_SYMPTOMS = ("chest pain", "shortness of breath", "weakness", "vision or speech changes")
+
+
+def _rule_reads(rule, metric: str) -> bool:
+    return rule.metric == metric or (metric == "blood_pressure" and rule.metric in ("bp_systolic", "bp_diastolic"))
+
+
+def _alert_told(alert) -> bool:
+    """Did anyone get a (not opted-out) notification about this alert?"""
+    from messaging.models import Notification
+
+    return (Notification.objects.filter(patient_id=alert.patient_id, event_type="alert_created",
+                                        link=f"/alerts/{alert.pk}/")
+            .exclude(status=Notification.Status.SKIPPED).exists())
+
+
+def tell_care_team(observation: Observation, *, patient) -> dict:
+    """Make sure the care team hears about a critical reading a person entered; record how
+    in details["safety"] and return it. Idempotent (notification keys)."""
+    from clinical import alerting
+    from clinical.models import Severity
+    from messaging.models import Notification
+    from messaging.notify import notify
+
+    oid = str(observation.pk)
+    rules = [r for r in alerting.applicable_rules(patient) if _rule_reads(r, observation.metric)]
+    safety: dict = {"told": False, "how": "not_reached", "alert": None}
+    for outcome in alerting.evaluate_patient(patient, rules):
+        alert = outcome.alert
+        if alert is None or alert.severity != Severity.CRITICAL or not any(
+                r.get("id") == oid for r in (alert.evidence or {}).get("readings", [])):
+            continue
+        if _alert_told(alert):
+            # Raised by this reading: here, or by the on-commit run when there was no outer
+            # transaction (the ingest's own commit already ran the rules).
+            raised = outcome.created or outcome.worsened or alert.created_at >= observation.created_at or (
+                alert.worsened_at is not None and alert.worsened_at >= observation.created_at)
+            how = "alert_raised" if raised else "alert_open"
+            safety = {"told": True, "how": how, "alert": str(alert.pk)}
+            if how == "alert_raised":
+                break
+    if not safety["told"]:
+        obs = decorate(observation)
+        who = "by the patient" if observation.source == Source.PATIENT else "by staff"
+        what = f"{observation.get_metric_display().lower()} {obs.display} {obs.unit_label}"
+        rows = notify(event_type="alert_created", recipients=alerting.recipients_for(patient),
+                      context={"patient_name": patient.full_name, "severity": "Critical",
+                               "alert": f"Critical reading entered {who}: {what}, {obs.plain_category or 'critical'}"},
+                      key=f"critical-reading:{oid}", patient=patient, urgent=True,
+                      link=f"/patients/{patient.pk}/vitals/")
+        if any(n.status != Notification.Status.SKIPPED for n in rows):
+            safety = {"told": True, "how": "direct", "alert": safety["alert"]}
+    safety["at"] = timezone.now().isoformat()
+    details = {**(observation.details or {}), "safety": safety}
+    Observation.objects.filter(pk=observation.pk).update(details=details)
+    observation.details = details
+    audit.record(action="write", resource="clinical", patient=patient, object_id=observation.pk,
+                 metadata={"event": "critical_reading_escalated", "metric": observation.metric, **safety})
+    return safety
+
+
+def crisis_guidance(obs: Observation, *, audience: str = "patient") -> dict | None:
+    """What to show (page) and return (API) for a critical reading; None otherwise.
+    The same fields for the portal, the app and the chart ("staff" words the care-team
+    line for a clinician)."""
+    from mahalo import config
+
+    if obs.interpretation != Interpretation.CRITICAL or entered_in_error(obs):
+        return None
+    program = obs.patient.program if obs.patient_id and obs.patient.program_id else None
+    scope = {"program": program, "project": program.project if program else None}
+    number = config.get_setting(EMERGENCY_NUMBER_KEY, default=DEFAULT_EMERGENCY_NUMBER, **scope) or \
+        DEFAULT_EMERGENCY_NUMBER
+    remeasure = config.get_setting(CRISIS_REMEASURE_KEY, default=DEFAULT_REMEASURE, **scope) or DEFAULT_REMEASURE
+    emergency = (config.get_setting(CRISIS_EMERGENCY_KEY, default=DEFAULT_EMERGENCY, **scope)
+                 or DEFAULT_EMERGENCY).replace("{number}", number)
+    safety = (obs.details or {}).get("safety") or {}
+    told = bool(safety.get("told"))
+    how = safety.get("how", "not_reached" if safety else "pending")
+    if audience == "staff":
+        message = {"alert_raised": "Critical alert raised; the care team was notified.",
+                   "alert_open": "Added to the open critical alert (the care team was notified when it opened).",
+                   "direct": "No critical rule covered it: the care team was notified directly.",
+                   }.get(how, "Nobody could be notified automatically: act on it now.")
+    elif told and how == "alert_open":
+        message = "Your care team has been told: this reading was added to the alert they already have open for you."
+    elif told:
+        message = "Your care team has been told about this reading."
+    else:
+        message = ("We could not reach your care team automatically. Call your clinic now, or " + number +
+                   " if you have any of the symptoms above.")
+    label = category_label(obs) or "Far outside the usual range"
+    return {
+        "critical": True, "title": f"{label}: this reading is in a dangerous range",
+        "category": plain_category(obs), "remeasure": remeasure, "emergency": emergency,
+        "emergency_number": number, "symptoms": list(CRISIS_SYMPTOMS), "care_team_told": told,
+        "care_team_status": how, "care_team_message": message, "told_at": safety.get("at"),
+        "alert": safety.get("alert"),
+    }
 
 
 def _store(patient, metric, value, value2, effective_at, *, context, details, actor, source, request, via):
@@ -289,4 +420,18 @@ def decorate(obs: Observation) -> Observation:
     obs.context_label = CONTEXT_LABELS.get(obs.context, obs.context)
     obs.manual = obs.source in MANUAL_SOURCES
     obs.chip = "invalid" if obs.in_error else (obs.interpretation or "none")
+    obs.safety = (obs.details or {}).get("safety") or {}
     return obs
+
+
+def saved_crisis(patient, observation_id) -> tuple[Observation, dict] | tuple[None, None]:
+    """The alarm box for a reading of this patient just saved (?saved=<id> after a redirect)."""
+    import uuid
+
+    try:
+        pk = uuid.UUID(str(observation_id))
+    except ValueError:
+        return None, None
+    obs = Observation.objects.filter(pk=pk, patient_id=patient.pk).select_related("patient__program__project").first()
+    guidance = crisis_guidance(obs) if obs is not None else None
+    return (decorate(obs), guidance) if guidance else (None, None)

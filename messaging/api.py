@@ -7,6 +7,10 @@
     GET  /api/v1/patients/<patient_pk>/threads/<pk>/messages/?after= messages (marks them delivered)
     POST /api/v1/patients/<patient_pk>/threads/<pk>/messages/        send: body and/or files (multipart)
     POST /api/v1/patients/<patient_pk>/threads/<pk>/read/            mark everything read
+    POST .../threads/<pk>/messages/<message_pk>/edit/ {"body"}       the author edits an unread message
+    POST .../threads/<pk>/messages/<message_pk>/delete/              the author retracts an unread message
+                                                                     (POST like the pages: messaging:write)
+    GET  .../threads/<pk>/messages/<message_pk>/record/              staff: earlier versions (audited)
 
 Routes live in messaging/urls.py (under /api/v1/). Starting a conversation is
 `threads.conversation_start`, the same service (and rule) as the portal and the compose page.
@@ -14,13 +18,17 @@ Routes live in messaging/urls.py (under /api/v1/). Starting a conversation is
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from django.urls import reverse
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
+from mahalo import access
 from mahalo.api import GatedViewSet
 from mahalo.models import StaffMember
 from messaging import threads
@@ -60,7 +68,7 @@ class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
         fields = ["id", "sender", "sender_name", "sender_role", "kind", "body", "status", "created_at", "edited_at",
-                  "deleted", "attachments"]
+                  "deleted", "deleted_at", "attachments"]
         read_only_fields = fields
 
     def get_sender_name(self, obj) -> str:
@@ -132,6 +140,40 @@ class ThreadViewSet(GatedViewSet):
         threads.mark_delivered(thread=thread, user=request.user)
         rows = list(qs.order_by("created_at", "pk")[:500])
         return Response(MessageSerializer(rows, many=True).data)
+
+    def _my_message(self, request, message_pk) -> Message:
+        thread = self.get_object()
+        message = Message.objects.filter(thread=thread, pk=message_pk).select_related("thread__patient").first()
+        if message is None or not access.can(request.user, "messaging", "write", thread.patient):
+            raise Http404
+        return message
+
+    def change_message(self, request, *args, message_pk=None, how="edit", **kwargs):
+        """The same rule as the pages (threads.change_refusal): only the author, only unread."""
+        message = self._my_message(request, message_pk)
+        try:
+            if how == "delete":
+                threads.message_delete(message=message, user=request.user, request=request)
+                return Response(status=status.HTTP_204_NO_CONTENT)
+            incoming = MessageBody(data=request.data)
+            incoming.is_valid(raise_exception=True)
+            message = threads.message_edit(message=message, user=request.user, body=incoming.validated_data["body"],
+                                           request=request)
+        except PermissionDenied:
+            raise Http404 from None
+        except DjangoValidationError as exc:
+            detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
+            raise serializers.ValidationError(detail) from None
+        return Response(MessageSerializer(message).data)
+
+    def message_record(self, request, *args, message_pk=None, **kwargs):
+        thread = self.get_object()
+        message = Message.objects.filter(thread=thread, pk=message_pk).select_related("thread__patient").first()
+        if message is None or not access.is_staff_user(request.user):
+            raise Http404
+        revisions = threads.message_record(message=message, user=request.user, request=request)
+        return Response([{"action": r.action, "previous_body": r.previous_body, "at": r.at,
+                          "by": r.by.get_full_name() or r.by.email} for r in revisions])
 
     @action(detail=True, methods=["post"])
     def read(self, request, *args, **kwargs):

@@ -5,6 +5,15 @@ Visibility: staff see a thread when its patient is in
 of their own record. Writing needs messaging:write on the patient. Staff join a
 thread as participants when they open or reply to it; unread counts are per
 participant (messages after their last_read_at, not their own).
+
+Messages are records (issue 21 item 4). Once anyone but its author has read a
+message (a read receipt, or a participant whose last_read_at reached it - staff who
+join a thread later read it through the page), its author can no longer edit or
+delete it: the clinician's advice below it must never end up under "Message
+deleted". Before that, an edit or a delete (a retraction) keeps the earlier text in
+a MessageRevision; everyone sees "edited" / "retracted", and staff may open the
+earlier versions (`message_record`, audited as a read of the record). One rule,
+`change_refusal`, serves the pages and the API.
 """
 
 from __future__ import annotations
@@ -145,16 +154,81 @@ def message_send(*, thread: Thread, sender, body: str, files=(), request=None) -
     return message
 
 
-def _own_message(message: Message, user) -> None:
+def read_by_others(message: Message) -> bool:
+    """Has anyone other than the author read this message?"""
+    receipts = MessageReceipt.objects.filter(message=message, read_at__isnull=False).exclude(user_id=message.sender_id)
+    readers = ThreadParticipant.objects.filter(thread_id=message.thread_id,
+                                               last_read_at__gte=message.created_at).exclude(user_id=message.sender_id)
+    return receipts.exists() or readers.exists()
+
+
+READ_REFUSAL = ("This message has been read, so it is part of the record and can't be changed. "
+                "Send a new message to correct it.")
+
+
+def change_refusal(message: Message, user) -> str | None:
+    """Why `user` may not edit or delete `message` now (None: they may). The one rule for
+    pages and API. Not the author: PermissionDenied (callers answer 404)."""
     if message.sender_id != user.pk or message.sender_role == "system":
         raise PermissionDenied("Only the sender can change a message.")
     if message.deleted_at:
-        raise ValidationError("This message was deleted.")
+        return "This message was retracted."
+    if read_by_others(message):
+        return READ_REFUSAL
+    return None
+
+
+def _own_message(message: Message, user) -> Message:
+    """Lock the row, then apply the rule: a read racing an edit either sees the old text
+    (and the edit is refused afterwards) or the new one, never a change it didn't see."""
+    message = Message.objects.select_for_update().select_related("thread__patient").get(pk=message.pk)
+    refusal = change_refusal(message, user)
+    if refusal:
+        raise ValidationError(refusal)
+    return message
+
+
+def decorate_record(rows: list[Message], user) -> list[Message]:
+    """Per message: read_by_others, can_change (for its author) and, for staff, how many
+    earlier versions it has. Two queries for the whole thread; receipts prefetched."""
+    reads: dict = {}
+    for thread_id, uid, at in ThreadParticipant.objects.filter(
+            thread_id__in={m.thread_id for m in rows}, last_read_at__isnull=False).values_list(
+            "thread_id", "user_id", "last_read_at"):
+        reads.setdefault(thread_id, {})[uid] = at
+    staff = access.is_staff_user(user)
+    revisions: dict = {}
+    if staff:
+        changed = [m.pk for m in rows if m.edited_at or m.deleted_at]
+        for message_id in (MessageRevision.objects.filter(message_id__in=changed).values_list("message_id", flat=True)
+                           if changed else []):
+            revisions.setdefault(message_id, []).append(message_id)
+    for m in rows:
+        m.read_by_others = any(r.read_at and r.user_id != m.sender_id for r in m.receipts.all()) or any(
+            at >= m.created_at for uid, at in reads.get(m.thread_id, {}).items() if uid != m.sender_id)
+        m.can_change = (m.sender_id == user.pk and m.sender_role != "system" and not m.deleted_at
+                        and not m.read_by_others)
+        m.revision_count = len(revisions.get(m.pk, [])) if staff else 0
+    return rows
+
+
+def message_record(*, message: Message, user, request=None) -> list[MessageRevision]:
+    """Earlier versions of a message (edits, retracted text), for staff who may read the
+    thread. Audited: the record is read on purpose, not shown in passing."""
+    if not access.is_staff_user(user):
+        raise PermissionDenied("Only the care team sees a message's earlier versions.")
+    revisions = list(MessageRevision.objects.filter(message=message).select_related("by").order_by("at"))
+    audit.record(action="read", request=request, actor=user, resource="messaging",
+                 patient=message.thread.patient, object_id=message.pk,
+                 metadata={"event": "message_record_read", "thread": str(message.thread_id),
+                           "revisions": len(revisions), "retracted": bool(message.deleted_at)})
+    return revisions
 
 
 @transaction.atomic
 def message_edit(*, message: Message, user, body: str, request=None) -> Message:
-    _own_message(message, user)
+    """The author changes an unread message; the earlier text stays as a revision."""
+    message = _own_message(message, user)
     body = (body or "").replace("\r\n", "\n").strip()
     if not body and not message.attachments.exists():
         raise ValidationError({"body": "A message can't be empty; delete it instead."})
@@ -171,8 +245,9 @@ def message_edit(*, message: Message, user, body: str, request=None) -> Message:
 
 @transaction.atomic
 def message_delete(*, message: Message, user, request=None) -> Message:
-    """Hide a message from everyone; the text stays in a MessageRevision for the record."""
-    _own_message(message, user)
+    """The author retracts an unread message: hidden from everyone, the text stays in a
+    MessageRevision that staff can open (audited)."""
+    message = _own_message(message, user)
     MessageRevision.objects.create(message=message, action="delete", previous_body=message.body, by=user)
     message.body = ""
     message.deleted_at = timezone.now()

@@ -14,6 +14,12 @@ api_patterns = [
          ThreadViewSet.as_view({"get": "messages", "post": "messages"}), name="api_thread_messages"),
     path("patients/<uuid:patient_pk>/threads/<uuid:pk>/read/", ThreadViewSet.as_view({"post": "read"}),
          name="api_thread_read"),
+    path("patients/<uuid:patient_pk>/threads/<uuid:pk>/messages/<uuid:message_pk>/edit/",
+         ThreadViewSet.as_view({"post": "change_message"}), {"how": "edit"}, name="api_thread_message_edit"),
+    path("patients/<uuid:patient_pk>/threads/<uuid:pk>/messages/<uuid:message_pk>/delete/",
+         ThreadViewSet.as_view({"post": "change_message"}), {"how": "delete"}, name="api_thread_message_delete"),
+    path("patients/<uuid:patient_pk>/threads/<uuid:pk>/messages/<uuid:message_pk>/record/",
+         ThreadViewSet.as_view({"get": "message_record"}), name="api_thread_message_record"),
 ]
 
 urlpatterns = [
@@ -24,6 +30,7 @@ urlpatterns = [
     path("messages/attachments/<uuid:attachment_id>/", threads.attachment_download, name="message_attachment"),
     path("messages/m/<uuid:message_id>/edit/", threads.message_edit, name="message_edit"),
     path("messages/m/<uuid:message_id>/delete/", threads.message_delete, name="message_delete"),
+    path("messages/m/<uuid:message_id>/record/", threads.message_record, name="message_record"),
     path("messages/<uuid:thread_id>/", threads.message_thread, name="message_thread"),
     path("messages/<uuid:thread_id>/new/", threads.message_poll, name="message_poll"),
     path("messages/<uuid:thread_id>/send/", threads.message_send, name="message_send"),

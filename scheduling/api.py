@@ -242,7 +242,8 @@ class VisitRequestSerializer(serializers.ModelSerializer):
     class Meta:
         model = VisitRequest
         fields = ["id", "patient", "program", "request_type", "mode", "preferred_date", "window_start", "window_end",
-                  "reason", "reason_category", "severity", "status", "proposed_starts_at", "proposed_ends_at",
+                  "reason", "reason_category", "severity", "urgency_terms", "urgent_review", "status",
+                  "proposed_starts_at", "proposed_ends_at",
                   "hold_expires_at", "visit", "created_at"]
         read_only_fields = fields
 

@@ -100,7 +100,10 @@ class TransitionForm(forms.Form):
 
 
 class TriageForm(forms.Form):
-    severity = forms.ChoiceField(label="Severity", choices=Severity.choices, widget=forms.RadioSelect)
+    # No initial value, ever: an untriaged request stays untriaged until a person picks one.
+    severity = forms.ChoiceField(label="Severity", choices=Severity.choices, widget=forms.RadioSelect,
+                                 error_messages={"required": "Pick a severity: the request stays untriaged until "
+                                                             "you do."})
     note = forms.CharField(label="Triage note", max_length=500, required=False)
 
 

@@ -170,9 +170,28 @@ class Slot(models.Model):
         return self.status == self.Status.HELD and self.held_until is not None and self.held_until > now
 
 
+class VisitRequestQuerySet(models.QuerySet):
+    def triage_order(self):
+        """The triage queue's order: untriaged first (those flagged for immediate review
+        at the very top), oldest first within them; then most severe, then oldest. An
+        untriaged request is unknown, not routine: it never sorts below a Green one."""
+        rank = models.Case(
+            models.When(severity__isnull=True, urgent_review=True, then=models.Value(-2)),
+            models.When(severity__isnull=True, then=models.Value(-1)),
+            *[models.When(severity=s, then=models.Value(r)) for s, r in SEVERITY_RANK.items()],
+            default=models.Value(9), output_field=models.IntegerField())
+        return self.annotate(triage_rank=rank).order_by("triage_rank", "created_at", "pk")
+
+
 class VisitRequest(models.Model):
     """A patient's (or staff's, on their behalf) request for a visit, triaged and
-    answered with a proposed, held slot that the patient confirms."""
+    answered with a proposed, held slot that the patient confirms.
+
+    `severity` is empty until a person triages it ("untriaged", shown as such and
+    sorted first). `urgency_terms` are the words of the reason that commonly signal
+    urgency (scheduling.services.urgency_matches, a per-program list), found when the
+    request was made: decision support that flags it for immediate review
+    (`urgent_review`), never a triage decision."""
 
     class Status(models.TextChoices):
         NEW = "NEW", "New"
@@ -194,7 +213,11 @@ class VisitRequest(models.Model):
     window_end = models.TimeField(null=True, blank=True)
     reason = models.TextField(max_length=2000)
     reason_category = models.CharField(max_length=60, blank=True)
-    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.GREEN)
+    severity = models.CharField(max_length=10, choices=Severity.choices, null=True, blank=True, default=None,
+                                help_text="Empty until triaged.")
+    urgency_terms = models.JSONField(default=list, blank=True,
+                                     help_text="Words of the reason that often signal urgency (decision support).")
+    urgent_review = models.BooleanField(default=False, help_text="Flagged for immediate review by urgency_terms.")
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.NEW)
     proposed_slot = models.ForeignKey(Slot, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     hold_expires_at = models.DateTimeField(null=True, blank=True)
@@ -212,6 +235,8 @@ class VisitRequest(models.Model):
 
     history = HistoricalRecords()
 
+    objects = VisitRequestQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["patient", "status"]), models.Index(fields=["status", "created_at"])]
@@ -222,6 +247,10 @@ class VisitRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN
+
+    @property
+    def is_untriaged(self) -> bool:
+        return not self.severity
 
 
 class Visit(models.Model):

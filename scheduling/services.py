@@ -15,6 +15,7 @@ inline, the API answers 400.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -414,6 +415,40 @@ def time_unblock(*, slot: Slot, actor) -> None:
 
 R = VisitRequest.Status
 
+# Words that commonly signal urgency in a request's reason (issue 21 item 3). A program's
+# (else the project's) setting replaces the list: one term per line or comma-separated.
+# A term's words must appear in order, each as a word start ("faint" finds "fainted"),
+# with up to three words between them ("chest tight" finds "chest feels tight").
+URGENCY_TERMS_KEY = "scheduling.urgency_terms"
+DEFAULT_URGENCY_TERMS = (
+    "chest pain", "pain chest", "chest tight", "tight chest", "chest pressure", "pressure chest", "chest hurts",
+    "short breath", "breathless", "can't breathe", "cannot breathe", "trouble breathing", "faint", "passed out",
+    "blacked out", "collapse", "bleeding", "blood in", "slurred speech", "face droop", "numb", "stroke",
+    "heart racing", "palpitation", "suicid", "overdose",
+)
+URGENCY_GAP_WORDS = 3
+
+
+def urgency_terms_for(program) -> list[str]:
+    raw = config.get_setting(URGENCY_TERMS_KEY, program=program, project=program.project if program else None)
+    if not (raw or "").strip():
+        return list(DEFAULT_URGENCY_TERMS)
+    return [t.strip() for t in re.split(r"[\n,;]+", raw) if t.strip()]
+
+
+def _term_pattern(term: str) -> re.Pattern:
+    words = [re.escape(w) for w in term.lower().split()]
+    gap = rf"(?:\W+\w+){{0,{URGENCY_GAP_WORDS}}}?\W+"
+    return re.compile(r"\b" + gap.join(w + r"\w*" for w in words), re.IGNORECASE)
+
+
+def urgency_matches(text: str, *, program) -> list[str]:
+    """The program's urgency terms found in `text` (decision support, not triage: it
+    does not understand negation, "no chest pain" is flagged too - safer that way)."""
+    text = text or ""
+    return [term for term in urgency_terms_for(program) if _term_pattern(term).search(text)]
+
+
 
 def request_create(*, patient, actor, reason: str, request_type: str = Arrival.SCHEDULED,
                    mode: str = Mode.VIRTUAL, preferred_date=None, window_start=None, window_end=None,
@@ -434,14 +469,17 @@ def request_create(*, patient, actor, reason: str, request_type: str = Arrival.S
         errors["window_end"] = "The window must end after it starts."
     if errors:
         raise SchedulingError(errors)
+    terms = urgency_matches(f"{reason_category} {reason}", program=patient.program)
     req = VisitRequest(project_id=patient.project_id, program_id=patient.program_id, patient=patient,
                        request_type=request_type, mode=mode, preferred_date=preferred_date,
                        window_start=window_start, window_end=window_end, reason=reason.strip()[:2000],
-                       reason_category=reason_category[:60], created_by=actor)
-    _history(req, actor, "Requested")
+                       reason_category=reason_category[:60], created_by=actor, urgency_terms=terms,
+                       urgent_review=bool(terms))
+    _history(req, actor, "Requested" + (" (flagged for immediate review)" if terms else ""))
     req.save()
     audit.record(request=request, actor=actor, action="write", resource="scheduling", patient=patient,
-                 object_id=req.pk, metadata={"what": "visit_requested", "type": request_type})
+                 object_id=req.pk, metadata={"what": "visit_requested", "type": request_type,
+                                             "urgency_terms": terms})
     return req
 
 

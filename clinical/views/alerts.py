@@ -121,7 +121,7 @@ def evidence_rows(alert: Alert) -> list[dict]:
     return out
 
 
-HISTORY_FIELDS = ("status", "assignee_id", "snoozed_until", "severity", "escalated_at")
+HISTORY_FIELDS = ("status", "assignee_id", "snoozed_until", "severity", "escalated_at", "worsened_at")
 
 
 def history_rows(records) -> list[dict]:
@@ -133,7 +133,9 @@ def history_rows(records) -> list[dict]:
             what = "Opened"
         else:
             changes = [f for f in HISTORY_FIELDS if getattr(rec, f) != getattr(prev, f)]
-            if "status" in changes:
+            if "worsened_at" in changes and rec.worsened_at:
+                what = "Worsened: back in the queue"
+            elif "status" in changes:
                 what = rec.get_status_display()
             elif "assignee_id" in changes:
                 what = "Assigned" if rec.assignee_id else "Unassigned"

@@ -158,6 +158,11 @@ def patient_vitals(request: HttpRequest, patient_id) -> HttpResponse:
         if form.is_valid():
             recorded = form.record(patient, actor=request.user, source=Source.STAFF, request=request, via="chart")
         if recorded is not None:
+            crisis = observations.crisis_guidance(recorded, audience="staff")
+            if not request.htmx and crisis:
+                messages.error(request, f"{recorded.get_metric_display()} recorded. {crisis['title']}. "
+                                        f"{crisis['care_team_message']}")
+                return redirect(f"{reverse('patient_vitals', args=[patient.pk])}?days={days}")
             if not request.htmx:
                 messages.success(request, f"{recorded.get_metric_display()} recorded.")
                 return redirect(f"{reverse('patient_vitals', args=[patient.pk])}?days={days}")
@@ -183,6 +188,7 @@ def patient_vitals(request: HttpRequest, patient_id) -> HttpResponse:
         form.mark_invalid()
     context = vitals_context(request, patient, days, request.GET, form)
     context["recorded"] = recorded
+    context["crisis"] = observations.crisis_guidance(recorded, audience="staff") if recorded else None
     response = shell.render_chart(request, patient, "vitals", context)
     if form is not None and form.errors:
         response.status_code = 400

@@ -12,6 +12,7 @@ from datetime import UTC
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from clinical import observations, recommendations
 from clinical.forms import ObservationForm
@@ -41,6 +42,8 @@ def portal_vitals(request: HttpRequest, patient) -> HttpResponse:
             recorded = form.record(patient, actor=request.user, source=Source.PATIENT, request=request, via="portal")
         if recorded is not None:
             observations.decorate(recorded)
+            if recorded.interpretation == "critical":  # the alarm box, not a green "Saved"
+                return redirect(f"{reverse('portal_vitals')}?saved={recorded.pk}")
             text = f"Saved: {recorded.get_metric_display().lower()} {recorded.display} {recorded.unit_label}."
             if recorded.plain_category:
                 text += f" {recorded.plain_category}."
@@ -54,7 +57,9 @@ def portal_vitals(request: HttpRequest, patient) -> HttpResponse:
               access.scoped(request.user, Observation.objects, "clinical")
               .filter(patient_id=patient.pk, metric__in=observations.PORTAL_METRICS + ("bmi",))
               .order_by("-effective_at")[:RECENT]]
+    crisis_obs, crisis = observations.saved_crisis(patient, request.GET.get("saved", ""))
     return render(request, "clinical/portal_vitals.html", {
+        "crisis": crisis, "crisis_obs": crisis_obs,
         "patient": patient, "form": form, "unit_map": form.unit_map, "recent": recent,
         "recommendations": recommendations.active_for(patient)[:3], "tzname": tz.key if hasattr(tz, "key") else "UTC",
         "portal_nav": "vitals",

@@ -50,7 +50,7 @@ def _decorate(rows, user):
             m.read_time = max(reads) if receipts and len(reads) == len(receipts) else None
             m.delivered = bool(receipts) and all(r.delivered_at for r in receipts)
         out.append(m)
-    return out
+    return threads.decorate_record(out, user)  # can_change: the "messages are records" rule
 
 
 def _thread_context(request, thread: Thread) -> dict:
@@ -170,6 +170,18 @@ def message_delete(request: HttpRequest, message_id) -> HttpResponse:
         for e in error_messages(exc):
             flash.error(request, e)
     return redirect(threads.thread_url(message.thread, request.user) + f"#m-{message.pk}")
+
+
+@permission_required("messaging", "read")
+def message_record(request: HttpRequest, message_id) -> HttpResponse:
+    """Staff: a message's earlier versions (edits, retracted text). Audited by the service."""
+    message = Message.objects.select_related("thread", "sender").filter(pk=message_id).first()
+    if message is None:
+        raise Http404
+    thread = threads.get_thread_for(request.user, message.thread_id)
+    revisions = threads.message_record(message=message, user=request.user, request=request)
+    return render(request, "messaging/message_record.html",
+                  {"message": message, "thread": thread, "patient": thread.patient, "revisions": revisions})
 
 
 # --- Starting conversations -------------------------------------------------------

@@ -136,7 +136,7 @@ def request_visit(request: HttpRequest, patient) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            services.request_create(patient=patient, actor=request.user, reason=d["reason"],
+            req = services.request_create(patient=patient, actor=request.user, reason=d["reason"],
                                     request_type=d["request_type"], mode=d["mode"],
                                     preferred_date=d["preferred_date"], window_start=d["window_start"],
                                     window_end=d["window_end"], request=request)
@@ -144,6 +144,10 @@ def request_visit(request: HttpRequest, patient) -> HttpResponse:
             add_errors(form, exc)
         else:
             messages.success(request, "Request sent. Your care team will propose a time.")
+            if req.urgent_review:  # decision support reached the patient too: don't wait for a slot
+                messages.error(request, "Your request mentions something that can be urgent. If it is happening "
+                                        "now (chest pain, trouble breathing, fainting, bleeding), call 911 or "
+                                        "your care team right away.")
             return redirect("portal_visits")
     return render(request, "scheduling/portal/request.html", {
         "patient": patient, "form": form, "policy": policy, "portal_nav": "visits",

@@ -8,7 +8,6 @@ missing and forbidden alike. Every write is a service call.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,7 +19,7 @@ from mahalo.decorators import permission_required
 from mahalo.forms import add_errors
 from scheduling import services, slots
 from scheduling.forms import CancelForm, ProposeForm, TriageForm
-from scheduling.models import SEVERITY_RANK, Severity, VisitRequest
+from scheduling.models import Severity, VisitRequest
 from scheduling.views.common import parse_date, request_load, slot_context
 
 # --- Visit requests -------------------------------------------------------------------------
@@ -33,8 +32,7 @@ def request_queue(request: HttpRequest) -> HttpResponse:
     qs = access.scoped(request.user, VisitRequest.objects, "scheduling").select_related(
         "patient", "program", "proposed_slot__staff__user")
     qs = qs.filter(status__in=VisitRequest.OPEN) if show != "all" else qs
-    rank = Case(*[When(severity=s, then=Value(r)) for s, r in SEVERITY_RANK.items()], output_field=IntegerField())
-    rows = list(qs.annotate(rank=rank).order_by("rank", "created_at")[:200])
+    rows = list(qs.triage_order()[:200])  # untriaged first (VisitRequestQuerySet.triage_order)
     audit.record(request=request, action="list", resource="scheduling",
                  metadata={"page": "requests", "count": len(rows)})
     return render(request, "scheduling/requests.html", {"rows": rows, "show": show})
