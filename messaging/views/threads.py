@@ -175,10 +175,11 @@ def message_delete(request: HttpRequest, message_id) -> HttpResponse:
 @permission_required("messaging", "read")
 def message_record(request: HttpRequest, message_id) -> HttpResponse:
     """Staff: a message's earlier versions (edits, retracted text). Audited by the service."""
-    message = Message.objects.select_related("thread", "sender").filter(pk=message_id).first()
-    if message is None:
-        raise Http404
-    thread = threads.get_thread_for(request.user, message.thread_id)
+    message = access.load(request, Message.objects.select_related("thread__patient", "sender"), message_id,
+                          resource="messaging", via="thread__patient", audit_read=False)  # the service audits
+    if not access.is_staff_user(request.user):
+        raise Http404  # the record of edits is the clinic's, not the author's
+    thread = message.thread
     revisions = threads.message_record(message=message, user=request.user, request=request)
     return render(request, "messaging/message_record.html",
                   {"message": message, "thread": thread, "patient": thread.patient, "revisions": revisions})
