@@ -27,4 +27,5 @@ urlpatterns = [
     path("", include("clinical.rpm_urls")),
     path("", include("clinical.alert_urls")),
     path("", include("clinical.vitals_urls")),
+    path("", include("nutrition.urls")),
 ]
