@@ -86,7 +86,8 @@ def search_text_for(name: str, brand: str = "") -> str:
 PROCESSED = {"dried", "dehydrated", "powder", "frozen", "canned", "mix", "imitation", "dry", "concentrate",
              "infant", "formula", "substitute", "low", "reduced"}
 PLAIN = {"raw", "whole", "fresh", "cooked", "brewed", "boiled", "roasted"}
-GENERIC_HEADS = {"beverage", "cereal", "spice", "fish", "snack"}  # stems  # "Beverages, coffee, brewed": the head is coffee
+# Stems of generic first words: "Beverages, coffee, brewed" is coffee.
+GENERIC_HEADS = {"beverage", "cereal", "spice", "fish", "snack"}
 
 
 def rank_for(name: str, group_code: str = "", local: bool = False, portions: int = 0) -> int:
@@ -171,8 +172,9 @@ def load_sr28(*, directory: str | None = None, progress: Callable[[int, int], No
         for i, row in enumerate(descs, 1):
             ndb, group, name = row[0], row[1], row[2]
             values = {f: nutrients.get(ndb, {}).get(f) for f in SR28_NUTRIENTS.values()}
+            rank = rank_for(name, group, portions=portion_counts.get(ndb, 0))
             fields = dict(name=name[:200], category=categories.get(group), source_version=SR28_VERSION,
-                          search_text=search_text_for(name), search_rank=rank_for(name, group, portions=portion_counts.get(ndb, 0)), **values)
+                          search_text=search_text_for(name), search_rank=rank, **values)
             food = existing.get(ndb)
             if food is None:
                 new.append(Food(source=Food.Source.USDA, source_id=ndb, **fields))

@@ -17,6 +17,7 @@ keyed by the input's field names (the API answers 400 with them; pages show them
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -688,3 +689,51 @@ def send_food_log_reminders(now: datetime | None = None) -> int:
                        patient=patient, link="/portal/nutrition/", now=now)
             sent += 1
     return sent
+
+
+def items_from_input(patient, raw_items) -> list[ItemIn]:
+    """[{food: id, amount, unit}] as typed (API or form) -> ItemIn, or ValidationError naming
+    the field (`items[2].food`). Foods: shared ones and the patient's tenant's, active."""
+    from nutrition.foods import visible_foods
+
+    if not isinstance(raw_items, list | tuple) or not raw_items:
+        raise ValidationError({"items": "Add at least one food."})
+    if len(raw_items) > MAX_ITEMS:
+        raise ValidationError({"items": f"At most {MAX_ITEMS} foods in one meal."})
+    ids = []
+    for i, raw in enumerate(raw_items):
+        if not isinstance(raw, dict):
+            raise ValidationError({f"items[{i}]": "Each item is an object with food, amount and unit."})
+        ids.append(str(raw.get("food") or ""))
+    valid_ids = []
+    for i, food_id in enumerate(ids):
+        try:
+            valid_ids.append(str(uuid.UUID(food_id)))
+        except ValueError:
+            raise ValidationError({f"items[{i}].food": "Unknown food."}) from None
+    foods = {str(f.pk): f for f in visible_foods(patient.project).filter(pk__in=valid_ids)
+             .select_related("category").prefetch_related("portions")}
+    out, errors = [], {}
+    for i, (raw, food_id) in enumerate(zip(raw_items, valid_ids, strict=True)):
+        food = foods.get(food_id)
+        if food is None:
+            errors[f"items[{i}].food"] = ["Unknown food."]
+            continue
+        amount = raw.get("amount")
+        if isinstance(amount, str):
+            try:
+                amount = float(amount.strip().replace(",", "."))
+            except ValueError:
+                amount = None
+        if isinstance(amount, bool) or not isinstance(amount, int | float) or amount != amount \
+                or amount in (float("inf"), float("-inf")):
+            errors[f"items[{i}].amount"] = ["Enter a number."]
+            continue
+        unit = raw.get("unit") or "g"
+        if not isinstance(unit, str) or len(unit) > 80:
+            errors[f"items[{i}].unit"] = ["Use g, ml or one of the food's portions."]
+            continue
+        out.append(ItemIn(food=food, amount=float(amount), unit=unit))
+    if errors:
+        raise ValidationError(errors)
+    return out
