@@ -32,7 +32,7 @@ def default_meal_type(local_now: datetime) -> str:
 
 def unit_choices(food: Food) -> list[tuple[str, str]]:
     choices = [("g", "grams")]
-    if food.is_drink or any(p.unit.lower().startswith(("cup", "fl oz")) for p in food.portions.all()):
+    if services.is_liquid(food):
         choices.append(("ml", "mL"))
     choices += [(str(p.pk), f"× {p.unit} ({p.grams:g} g)") for p in food.portions.all()]
     return choices

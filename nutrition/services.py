@@ -193,10 +193,18 @@ def nutrients_for(food: Food, grams: float) -> dict[str, float | None]:
             for f in NUTRIENT_FIELDS}
 
 
+def is_liquid(food: Food) -> bool:
+    """Drinks and soups: the Beverages group, foods measured in fluid ounces (milk, juice),
+    and soups (fluid restrictions count them)."""
+    if food.is_drink or any(p.unit.lower().startswith("fl oz") for p in food.portions.all()):
+        return True
+    return bool(food.category_id and food.category.code == "0600" and food.name.lower().startswith("soup"))
+
+
 def fluid_of(food: Food, grams: float, unit: str) -> float:
-    """Water a drink adds to the day's fluids: drinks (the Beverages group, or anything
-    logged in mL) count by their water content (100 % when unknown for drinks)."""
-    if not (food.is_drink or unit == "ml"):
+    """Water a liquid adds to the day's fluids (anything logged in mL counts too), by its
+    water content (100 % when unknown)."""
+    if not (unit == "ml" or is_liquid(food)):
         return 0.0
     water = food.water_g if food.water_g is not None else 100.0
     return round(grams * water / 100, 1)
