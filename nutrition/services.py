@@ -419,6 +419,8 @@ def target_set(*, patient, actor, values: dict | None = None, diet_type: DietTyp
     target.note = (note or "")[:2000]
     target.updated_by = actor if getattr(actor, "is_authenticated", False) else None
     target._change_reason = f"via {via}"
+    if getattr(actor, "is_authenticated", False):
+        target._history_user = actor  # tasks and the API have no middleware request for simple-history
     target.save()
     audit.record(request=request, actor=actor, action="update", resource="nutrition", patient=patient,
                  object_id=target.pk, metadata={"event": "targets_set", "via": via,
