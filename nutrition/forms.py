@@ -48,6 +48,7 @@ class MealEntry:
         self.results: list[Food] = []
         self.rows: list[dict] = []
         self.q = ""
+        self.searched = False
         if data is None:
             self.meal_type = default_meal_type(local_now)
             self.eaten_at_text = local_now.strftime("%Y-%m-%dT%H:%M")
@@ -65,6 +66,7 @@ class MealEntry:
             self._add(food_id, amount, unit)
         if self.q and data.get("action") != "save" and not add:
             self.results = foods.food_search(self.q, project=patient.project, limit=8)
+            self.searched = True
 
     @property
     def meal_types(self):

@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
 
 from mahalo import access, audit
 from mahalo.decorators import permission_required
@@ -27,6 +28,11 @@ from nutrition.models import Food, Meal
 from patients import shell
 
 RANGES = (7, 30)
+
+
+def _after_save(request, url: str) -> HttpResponse:
+    # HTMX swaps only the form; after a save the whole page (totals, message) is new.
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 def _feature_or_404(project) -> None:
@@ -63,7 +69,7 @@ def _chart_context(request, patient, entry=None, target_form=None) -> dict:
         "next_day": day + timedelta(days=1) if day < services.today_for(patient) else None,
         "days": days, "ranges": RANGES, "tzname": str(services.tz_of(patient)),
         "entry": entry if entry is not None else (MealEntry(patient) if can_write else None),
-        "can_write": can_write, "can_update": access.can(request.user, "nutrition", "update"),
+        "can_write": can_write, "can_set_targets": access.can(request.user, "nutrition", "update"),
         "target_form": target_form or _target_form(patient),
         "target_history": _target_history(patient),
         "meal_action": reverse("patient_nutrition", args=[patient.pk]),
@@ -97,7 +103,7 @@ def patient_nutrition(request: HttpRequest, patient_id) -> HttpResponse:
         entry = MealEntry(patient, request.POST)
         if entry.wants_save and entry.save(actor=request.user, request=request, via="chart"):
             messages.success(request, "Meal logged.")
-            return redirect(reverse("patient_nutrition", args=[patient.pk]))
+            return _after_save(request, reverse("patient_nutrition", args=[patient.pk]))
         status = 400 if entry.errors or any(r["errors"] for r in entry.rows) else 200
         if request.htmx and request.headers.get("HX-Target") == "meal-form":
             return render(request, "nutrition/_meal_form.html#form", {
@@ -165,7 +171,7 @@ def portal_nutrition(request: HttpRequest, patient) -> HttpResponse:
         entry = MealEntry(patient, request.POST)
         if entry.wants_save and entry.save(actor=request.user, request=request, via="portal"):
             messages.success(request, "Meal logged. Your care team can see it.")
-            return redirect("portal_nutrition")
+            return _after_save(request, reverse("portal_nutrition"))
         status = 400 if entry.errors or any(r["errors"] for r in entry.rows) else 200
         if request.htmx and request.headers.get("HX-Target") == "meal-form":
             return render(request, "nutrition/_meal_form.html#form", {

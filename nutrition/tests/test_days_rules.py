@@ -52,8 +52,9 @@ def test_targets_keep_who_changed_them_and_bad_values_are_400(api_login, nw):
     api = api_login(nw.dietitian)
     assert api.put(f"/api/v1/patients/{patient.pk}/nutrition/target/", {"sodium_mg": -3},
                    format="json").status_code == 400
-    assert api.put(f"/api/v1/patients/{patient.pk}/nutrition/target/", {"sodium_mg": 2300}, format="json").status_code == 200
-    assert api.put(f"/api/v1/patients/{patient.pk}/nutrition/target/", {"sodium_mg": 2000}, format="json").status_code == 200
+    url = f"/api/v1/patients/{patient.pk}/nutrition/target/"
+    assert api.put(url, {"sodium_mg": 2300}, format="json").status_code == 200
+    assert api.put(url, {"sodium_mg": 2000}, format="json").status_code == 200
     target = services.target_of(patient)
     assert [h.sodium_mg for h in target.history.order_by("history_date")] == [2300, 2000]
     assert {h.history_user for h in target.history.all()} == {nw.dietitian}

@@ -115,8 +115,8 @@ def test_out_of_scope_patients_are_404(api_login, nw, who, whose):
 
 
 def test_a_care_team_grant_opens_one_patient_to_the_dietitian(api_login, nw):
-    from patients.care_team import care_team_add
     from mahalo.models import StaffMember
+    from patients.care_team import care_team_add
 
     care_team_add(patient=nw.me, staff=StaffMember.objects.get(user=nw.dietitian), actor=nw.lead, via="test")
     api = api_login(nw.dietitian)

@@ -62,7 +62,7 @@ def test_a_dietitian_logs_a_meal_from_the_chart(login, nw):
                                  "action": "search"})
     assert searched.status_code == 200 and "Egg, whole, cooked, scrambled" in searched.content.decode()
     added = client.post(url, {"meal_type": "lunch", "eaten_at": local_now_text(patient), "add": str(egg.pk)})
-    assert 'name="food" value="%s"' % egg.pk in added.content.decode()
+    assert f'name="food" value="{egg.pk}"' in added.content.decode()
     saved = client.post(url, {"meal_type": "lunch", "eaten_at": local_now_text(patient), "food": str(egg.pk),
                               "amount": "2", "unit": str(egg.portions.get(unit="large").pk), "action": "save"})
     assert saved.status_code == 302
@@ -114,7 +114,8 @@ def test_a_patient_logs_breakfast_in_the_portal(login, nw):
     egg, toast = food(SCRAMBLED), food(TOAST)
     response = client.post("/portal/nutrition/", {
         "meal_type": "breakfast", "eaten_at": local_now_text(nw.me), "food": [str(egg.pk), str(toast.pk)],
-        "amount": ["2", "1"], "unit": [str(egg.portions.get(unit="large").pk), str(toast.portions.get(unit="slice").pk)],
+        "amount": ["2", "1"],
+        "unit": [str(egg.portions.get(unit="large").pk), str(toast.portions.get(unit="slice").pk)],
         "action": "save"})
     assert response.status_code == 302
     meal = Meal.objects.get(patient=nw.me)
