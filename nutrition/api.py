@@ -24,7 +24,13 @@ from datetime import date
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import mixins, serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
@@ -48,6 +54,12 @@ def _as_400(exc: DjangoValidationError):
     return serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class PlainChoice(serializers.ChoiceField):
+    """A choice shown as a plain string in OpenAPI: several models have a `source` with
+    different choices, and one enum component per name is all the schema can hold."""
+
+
 # --- Foods ------------------------------------------------------------------------------
 
 class PortionSerializer(serializers.Serializer):
@@ -59,6 +71,7 @@ class PortionSerializer(serializers.Serializer):
 
 
 class FoodSerializer(serializers.ModelSerializer):
+    source = PlainChoice(choices=Food.Source.choices, read_only=True, help_text="usda | label | clinic")
     category = serializers.CharField(source="category.name", default="", read_only=True)
     portions = PortionSerializer(many=True, read_only=True)
     per = serializers.SerializerMethodField()
@@ -139,6 +152,7 @@ class MealItemSerializer(serializers.Serializer):
 
 
 class MealSerializer(serializers.ModelSerializer):
+    source = PlainChoice(choices=Meal.Source.choices, read_only=True, help_text="manual | photo | barcode | app | menu")
     items = MealItemSerializer(many=True, read_only=True)
     entered_by = serializers.SerializerMethodField()
 
@@ -163,7 +177,8 @@ class ItemIn(serializers.Serializer):
 class MealIn(serializers.Serializer):
     meal_type = serializers.ChoiceField(choices=MealType.choices)
     eaten_at = AwareDateTime(help_text="When it was eaten, with a UTC offset; not in the future.")
-    source = serializers.ChoiceField(choices=Meal.Source.choices, default=Meal.Source.APP)
+    source = PlainChoice(choices=Meal.Source.choices, default=Meal.Source.APP,
+                         help_text="manual | photo | barcode | app | menu (default app)")
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     items = ItemIn(many=True, allow_empty=False)
 
@@ -266,6 +281,8 @@ class MyMealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _MealBase)
 # --- Fluids -----------------------------------------------------------------------------
 
 class FluidSerializer(serializers.ModelSerializer):
+    source = PlainChoice(choices=Meal.Source.choices, read_only=True)
+
     class Meta:
         model = FluidIntake
         fields = ["id", "amount_ml", "fluid_ml", "drink", "food", "taken_at", "local_date", "logged_at", "source"]

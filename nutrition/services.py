@@ -75,11 +75,18 @@ OBSERVATION_METRICS = {
 }
 
 
+PINT_UNITS = {"kcal": "kilocalorie", "mg": "milligram", "mL": "milliliter", "days": "day", "%": "percent"}
+
+
 def register_metrics() -> None:
+    """Add nutrition's metrics (and their units) to clinical's catalogue. The model's
+    `metric` choices are not touched, so clinical needs no migration for them."""
     from clinical.metrics import METRICS, Metric
+    from clinical.units import ACCEPTED
 
     for code, (label, unit) in OBSERVATION_METRICS.items():
         METRICS.setdefault(code, Metric(code, label, unit, "mahalo-" + code.replace("_", "-")))
+        ACCEPTED.setdefault(code, {unit: PINT_UNITS[unit]})
 
 
 # --- Time -------------------------------------------------------------------------------
