@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "scheduling",
     "clinical",
     "wearables",
+    "nutrition",
 ]
 
 MIDDLEWARE = [

@@ -25,4 +25,5 @@ urlpatterns = [
     path("", include("scheduling.urls")),
     path("", include("wearables.urls")),
     path("", include("clinical.urls")),
+    path("", include("nutrition.urls")),
 ]
