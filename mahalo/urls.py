@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("messaging.urls")),
     path("", include("scheduling.urls")),
     path("", include("wearables.urls")),
+    path("", include("assessments.urls")),
     path("", include("clinical.rpm_urls")),
     path("", include("clinical.alert_urls")),
     path("", include("clinical.vitals_urls")),
