@@ -199,14 +199,14 @@ class _AssignmentBase(GatedViewSet):
 class PatientAssignmentViewSet(mixins.ListModelMixin, _AssignmentBase):
     patient_url_kwarg = "patient_pk"
 
-    def _patient(self, action):
+    def _staff_patient(self, action):
         patient = access.patient_for_request(self.request, self.kwargs[self.patient_url_kwarg], action, "clinical")
         if not access.is_staff_user(self.request.user):
             raise Http404
         return patient
 
     def create(self, request, *args, **kwargs):
-        patient = self._patient("write")
+        patient = self._staff_patient("write")
         incoming = AssignIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -225,7 +225,7 @@ class PatientAssignmentViewSet(mixins.ListModelMixin, _AssignmentBase):
                    summary="Enter a patient's answers on their behalf (phone interview; recorded as such)")
     @action(detail=True, methods=["post"], url_path="response")
     def response(self, request, pk=None, **kwargs):
-        self._patient("write")
+        self._staff_patient("write")
         return submit(request, self.get_object(), Response.Via.STAFF)
 
 
