@@ -518,7 +518,7 @@ def ensure_safety_rule(patient):
             with transaction.atomic():
                 rule = ClinicalRule.objects.create(
                     project_id=patient.project_id, code=SAFETY_RULE_CODE, metric=SAFETY_METRIC,
-                    name="Questionnaire safety answer (e.g. PHQ-9 item 9: thoughts of self-harm)",
+                    name="Safety answer on a questionnaire (PHQ-9 item 9: thoughts of self-harm)",
                     description="A questionnaire's safety item answered above 'not at all', whatever the total. "
                                 "Contact the patient now and record the outcome.",
                     condition=ClinicalRule.Condition.GT, threshold=0, window_days=1, severity=Severity.CRITICAL,
