@@ -103,9 +103,10 @@ def questionnaire_create(*, project, parsed: fhir.Parsed, actor=None, builtin: b
     Question.objects.bulk_create([
         Question(questionnaire=questionnaire, order=i, **{k: v for k, v in q.items()})
         for i, q in enumerate(parsed.questions, start=1)])
-    audit.record(action="write", request=request, actor=actor, resource="settings", project=project,
-                 object_id=questionnaire.pk, metadata={"event": "questionnaire_create", "code": parsed.code,
-                                                       "version": questionnaire.version, "builtin": builtin})
+    if not builtin:  # loading the built-ins is the system's doing, not a person's
+        audit.record(action="write", request=request, actor=actor, resource="settings", project=project,
+                     object_id=questionnaire.pk, metadata={"event": "questionnaire_create", "code": parsed.code,
+                                                           "version": questionnaire.version})
     return questionnaire
 
 
