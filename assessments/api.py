@@ -17,7 +17,7 @@ show at once.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Case, Exists, OuterRef, Value, When
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
@@ -40,6 +40,10 @@ class QuestionSerializer(serializers.ModelSerializer):
 
 
 class QuestionnaireSerializer(serializers.ModelSerializer):
+    # Plain strings in the schema: choice sets named "kind"/"status" exist elsewhere in the API.
+    kind = serializers.CharField(read_only=True, help_text="symptom | baseline | demographic")
+    status = serializers.CharField(read_only=True, help_text="draft | published | retired")
+
     class Meta:
         model = Questionnaire
         fields = ["id", "code", "name", "version", "description", "kind", "status", "builtin", "preamble"]
@@ -56,6 +60,7 @@ class QuestionnaireDetailSerializer(QuestionnaireSerializer):
 class AssignmentSerializer(serializers.ModelSerializer):
     questionnaire = QuestionnaireDetailSerializer()
     response = serializers.SerializerMethodField()
+    status = serializers.CharField(read_only=True, help_text="new | in_progress | completed | skipped | expired")
 
     class Meta:
         model = Assignment
@@ -238,7 +243,8 @@ class MyAssignmentViewSet(mixins.ListModelMixin, _AssignmentBase):
         return me
 
     def narrow(self, queryset):
-        return queryset.filter(patient_id=self._me().pk).order_by("status", "-available_at")
+        open_first = Case(When(status__in=Assignment.OPEN, then=Value(0)), default=Value(1))
+        return queryset.filter(patient_id=self._me().pk).order_by(open_first, "-available_at")
 
     @extend_schema(request=ResponseIn, responses={201: SubmissionOut},
                    summary="Answer one of my questionnaires (FHIR QuestionnaireResponse or {\"answers\": {...}})")

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from dateutil.rrule import rrulestr
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from assessments import fhir, instruments, scoring
@@ -234,7 +234,8 @@ def open_assignments(patient, now=None):
     now = now or timezone.now()
     return (Assignment.objects.filter(patient=patient, status__in=Assignment.OPEN, available_at__lte=now)
             .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
-            .select_related("questionnaire").order_by("due_at", "available_at"))
+            .select_related("questionnaire").annotate(n_questions=Count("questionnaire__questions"))
+            .order_by("due_at", "available_at"))
 
 
 # --- Answers ---------------------------------------------------------------------------------------

@@ -209,3 +209,32 @@ def test_the_schema_documents_the_routes(world, api_login):
                   "/api/v1/patients/{patient_pk}/assignments/", "/api/v1/me/assignments/",
                   "/api/v1/me/assignments/{id}/response/"):
         assert route in schema["paths"], route
+
+
+def test_me_assignments_lists_open_ones_first(world, api_login):
+    from django.utils import timezone
+
+    done = assign(world.me, instruments.GAD7)
+    api = api_login(world.patient_user)
+    api.post(f"/api/v1/me/assignments/{done.pk}/response/",
+             {"answers": {f"/{c}": "LA6568-5" for c, _t in instruments.GAD7_ITEMS}}, format="json")
+    later = assign(world.me, instruments.PHQ2, available_at=timezone.now())
+    rows = api.get("/api/v1/me/assignments/").json()["results"]
+    assert [r["id"] for r in rows] == [str(later.pk), str(done.pk)]
+    assert rows[1]["response"]["total"] == 0
+
+
+def test_portal_list_reads_a_fixed_number_of_queries(world, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = login(world.patient_user)
+    assign(world.me, instruments.PHQ2)
+    client.get("/portal/questionnaires/")  # warm the per-user caches
+    with CaptureQueriesContext(connection) as one:
+        assert client.get("/portal/questionnaires/").status_code == 200
+    for _ in range(4):
+        assign(world.me, instruments.GAD7)
+    with CaptureQueriesContext(connection) as five:
+        assert client.get("/portal/questionnaires/").status_code == 200
+    assert len(five) == len(one)
