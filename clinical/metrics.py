@@ -40,6 +40,13 @@ METRICS: dict[str, Metric] = {m.code: m for m in [
     # Sessions: value is the duration; stages or sport details go in Observation.details.
     Metric("sleep_session", "Sleep", "h", "93832-4"),
     Metric("workout", "Workout", "min", _LOCAL + "workout"),
+    # Questionnaire totals (assessments writes them so trends, rules and FHIR see them; CLINICAL.md).
+    Metric("phq9_total", "PHQ-9 total score", "points", "44261-6"),
+    Metric("phq2_total", "PHQ-2 total score", "points", "55758-7"),
+    Metric("gad7_total", "GAD-7 total score", "points", "70274-6"),
+    # A questionnaire safety item answered at or above its threshold (PHQ-9 item 9 > 0): the
+    # questionnaire_safety rule raises the critical alert from it. Value = the item's score.
+    Metric("safety_answer", "Questionnaire safety answer", "points", _LOCAL + "safety-answer"),
 ]}
 
 HRV_METHODS = (("rmssd", "RMSSD"), ("sdnn", "SDNN"))

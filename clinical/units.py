@@ -51,6 +51,8 @@ ACCEPTED: dict[str, dict[str, str]] = {
     "vo2max": {"mL/kg/min": "milliliter/kilogram/minute"},
     "sleep_session": {"h": "hour", "min": "minute"},
     "workout": {"min": "minute", "h": "hour"},
+    # Questionnaire scores (written by assessments): points, nothing to convert.
+    **{m: {"points": "dimensionless"} for m in ("phq9_total", "phq2_total", "gad7_total", "safety_answer")},
 }
 
 # What the entry forms offer, per metric: (value sent, label shown). Canonical first.

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "clinical",
     "wearables",
     "nutrition",
+    "assessments",
 ]
 
 MIDDLEWARE = [
@@ -142,6 +143,8 @@ CELERY_BEAT_SCHEDULE = {
     # 10:00 UTC: after midnight in Hawaii, before the US East Coast clinic day.
     "clinical-evaluate-all": {"task": "clinical.evaluate_all", "schedule": crontab(hour=10, minute=0)},
     "clinical-escalate-alerts": {"task": "clinical.escalate_alerts", "schedule": 300.0},
+    "assessments-generate-due": {"task": "assessments.generate_due", "schedule": 300.0},
+    "assessments-expire-and-remind": {"task": "assessments.expire_and_remind", "schedule": 300.0},
 }
 
 # --- Auth -----------------------------------------------------------------------

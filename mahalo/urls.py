@@ -26,4 +26,5 @@ urlpatterns = [
     path("", include("wearables.urls")),
     path("", include("clinical.urls")),
     path("", include("nutrition.urls")),
+    path("", include("assessments.urls")),
 ]

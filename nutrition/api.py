@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from clinical.observations_api import AwareDateTime, StrictNumber
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -39,6 +38,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from clinical.api import AwareDateTime, StrictNumber
 from mahalo import access, audit
 from mahalo.api import GatedViewSet
 from nutrition import foods, services
