@@ -68,6 +68,7 @@ from __future__ import annotations
 
 import operator
 import statistics
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -248,26 +249,41 @@ def observation_points(rule: ClinicalRule, patient, start: datetime, end: dateti
     return points
 
 
-def daily_points(rule: ClinicalRule, patient, start_day: date, end_day: date) -> list[Point]:
-    """One value per local day from wearables.DailyMetric (preferred-source rule)."""
-    from wearables import daily
+@dataclass(frozen=True)
+class DayValue:
+    """One day of a per-day series kept outside clinical (a wearable's daily summary)."""
 
+    day: date
+    value: float
+    unit: str
+    source: str = ""
+    method: str = ""
+
+
+# Per-day series stored by an app above clinical (wearables' DailyMetric) plug in here, so the
+# rules engine reads them without importing that app (DESIGN "Layout": dependencies point down).
+# `points(patient, key, start_day, end_day) -> list[DayValue]` (the preferred source per day);
+# `has_data(patient, start_day, end_day|None, key|None, device_only) -> bool`.
+DAILY_SERIES: dict[str, tuple[Callable, Callable]] = {}
+
+
+def register_daily_series(name: str, *, points: Callable, has_data: Callable) -> None:
+    DAILY_SERIES[name] = (points, has_data)
+
+
+def daily_points(rule: ClinicalRule, patient, start_day: date, end_day: date) -> list[Point]:
+    """One value per local day from the registered daily series (preferred-source rule)."""
     key = DAILY_KEYS[rule.metric]
-    trend = daily.settings_for(patient)
-    rows = daily.fetch_rows(patient, start_day, end_day)
-    # Zero baseline days: we pass the whole period as the "window" so that HRV picks
-    # one method across the baseline and the window together.
-    series = daily.build_series(rows, start_day, end_day, metrics=(key,),
-                                settings=daily.TrendSettings(preference=trend.preference, baseline_days=0))[key]
     method = (rule.params or {}).get("method")
     tz = _tz(patient)
     points = []
-    for p in series.present if series else []:
-        if key == "hrv" and method and p.method != method:
-            continue
-        noon = datetime.combine(p.date, time(12), tzinfo=tz)
-        points.append(Point(at=noon, value=p.value, unit=daily.METRICS[key].unit, metric=rule.metric, day=p.date,
-                            source=p.source, method=p.method, received=noon))
+    for fetch, _has in DAILY_SERIES.values():
+        for p in fetch(patient, key, start_day, end_day):
+            if key == "hrv" and method and p.method != method:
+                continue
+            noon = datetime.combine(p.day, time(12), tzinfo=tz)
+            points.append(Point(at=noon, value=p.value, unit=p.unit, metric=rule.metric, day=p.day,
+                                source=p.source, method=p.method, received=noon))
     return points
 
 
@@ -299,27 +315,21 @@ def series_points(rule: ClinicalRule, patient, start_day: date, end_day: date) -
 
 def _has_data(rule: ClinicalRule, patient, start: datetime, end: datetime | None) -> bool:
     """Any valid data of the rule's family between start and end (end None: no bound)."""
-    from wearables.models import DailyMetric
-
     obs = Observation.objects.filter(patient_id=patient.pk).exclude(interpretation="invalid")
-    days = DailyMetric.objects.filter(patient_id=patient.pk)
     tz = _tz(patient)
     obs = obs.filter(effective_at__gte=start) if end is None else obs.filter(effective_at__gte=start,
                                                                               effective_at__lt=end)
-    start_day = start.astimezone(tz).date()
-    days = days.filter(date__gte=start_day) if end is None else days.filter(date__gte=start_day,
-                                                                             date__lte=end.astimezone(tz).date())
+    start_day, end_day = start.astimezone(tz).date(), (end.astimezone(tz).date() if end is not None else None)
+    device_only, key = False, None
     if rule.metric == "device":
-        obs, days = obs.exclude(source__in=PERSON_SOURCES), days.exclude(source__in=PERSON_SOURCES)
+        obs, device_only = obs.exclude(source__in=PERSON_SOURCES), True
     elif rule.metric != "any":
         obs = obs.filter(metric=_observation_metric(rule.metric))
-        if rule.metric in DAILY_KEYS:
-            from wearables import daily
-
-            days = days.filter(**{f"{daily.METRICS[DAILY_KEYS[rule.metric]].field}__isnull": False})
-        else:
-            days = days.none()
-    return obs.exists() or days.exists()
+        if rule.metric not in DAILY_KEYS:
+            return obs.exists()
+        key = DAILY_KEYS[rule.metric]
+    return obs.exists() or any(has(patient, start_day, end_day, key, device_only)
+                               for _fetch, has in DAILY_SERIES.values())
 
 
 def _had_data_before(rule: ClinicalRule, patient, before: datetime) -> bool:

@@ -48,3 +48,14 @@ def rotate(token: str) -> str:
 
 def generate_key() -> str:
     return Fernet.generate_key().decode()
+
+
+# Apps that store encrypted columns register how to re-encrypt them, so `rotate_encryption_keys`
+# (in the core) covers every secret without importing the apps above it.
+# A rotator re-encrypts its rows inside the caller's transaction and returns how many values it rotated.
+ROTATORS: dict[str, object] = {}
+
+
+def register_rotator(label: str, rotator) -> None:
+    """`label` names the secrets in the command's summary (e.g. "wearable OAuth token(s)")."""
+    ROTATORS[label] = rotator

@@ -17,3 +17,12 @@ class WearablesConfig(AppConfig):
         from wearables import daily
 
         rpm.register_device_days("wearables.daily_metrics", daily.device_days)
+        # Daily summaries feed the rules engine's per-day series (resting HR, HRV, steps).
+        from clinical import rules
+
+        rules.register_daily_series("wearables.daily_metrics", points=daily.rule_points, has_data=daily.has_days)
+        # OAuth tokens are secrets at rest: `rotate_encryption_keys` re-encrypts them through this.
+        from mahalo import crypto
+        from wearables.services import rotate_token_encryption
+
+        crypto.register_rotator("wearable OAuth token(s)", rotate_token_encryption)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from clinical.models import Source
+from clinical.rules import PERSON_SOURCES, DayValue
 from mahalo import config
 from wearables.models import DailyMetric
 
@@ -310,3 +311,27 @@ def device_days(patient_ids, first: date, last: date):
     return (DailyMetric.objects.filter(patient_id__in=patient_ids, date__gte=first, date__lte=last)
             .exclude(source__in=(Source.STAFF, Source.PATIENT))
             .values_list("patient_id", "date").order_by().distinct())
+
+
+def rule_points(patient, key: str, start_day: date, end_day: date) -> list:
+    """The rules engine's per-day series (clinical.rules.register_daily_series): the preferred
+    source's value per local day. Zero baseline days: the whole period is the "window", so HRV
+    picks one method across it."""
+    trend = settings_for(patient)
+    rows = fetch_rows(patient, start_day, end_day)
+    series = build_series(rows, start_day, end_day, metrics=(key,),
+                          settings=TrendSettings(preference=trend.preference, baseline_days=0))[key]
+    return [DayValue(day=p.date, value=p.value, unit=METRICS[key].unit, source=p.source, method=p.method)
+            for p in (series.present if series else [])]
+
+
+def has_days(patient, start_day: date, end_day: date | None, key: str | None, device_only: bool) -> bool:
+    """Any daily summary in the range (of metric `key`, or any; from devices only if asked)."""
+    days = DailyMetric.objects.filter(patient_id=patient.pk, date__gte=start_day)
+    if end_day is not None:
+        days = days.filter(date__lte=end_day)
+    if device_only:
+        days = days.exclude(source__in=PERSON_SOURCES)
+    if key is not None:
+        days = days.filter(**{f"{METRICS[key].field}__isnull": False})
+    return days.exists()

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from mahalo import access, audit
+from mahalo import access, audit, crypto
 from patients.models import Patient
 from wearables import providers, sync
 from wearables.models import Connection, SyncLog
@@ -84,3 +84,16 @@ def connection_sync_now(*, connection: Connection, actor, request=None) -> SyncL
                      object_id=connection.pk, metadata={"event": "sync_now", "provider": connection.provider,
                                                         "sync_log": str(log.pk)})
     return log
+
+
+def rotate_token_encryption() -> int:
+    """Re-encrypt every stored OAuth token with the newest key (caller holds a transaction)."""
+    tokens = 0
+    for connection in Connection.objects.select_for_update().exclude(access_token_encrypted="",
+                                                                     refresh_token_encrypted=""):
+        for field in ("access_token_encrypted", "refresh_token_encrypted"):
+            if getattr(connection, field):
+                setattr(connection, field, crypto.rotate(getattr(connection, field)))
+                tokens += 1
+        connection.save(update_fields=["access_token_encrypted", "refresh_token_encrypted"])
+    return tokens

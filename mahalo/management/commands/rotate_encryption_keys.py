@@ -24,15 +24,7 @@ class Command(BaseCommand):
                 auth.data["secret"] = crypto.rotate(auth.data["secret"])
                 auth.save(update_fields=["data"])
                 rotated += 1
-            tokens = 0
-            from wearables.models import Connection
-
-            for connection in Connection.objects.select_for_update().exclude(access_token_encrypted="",
-                                                                             refresh_token_encrypted=""):
-                for field in ("access_token_encrypted", "refresh_token_encrypted"):
-                    if getattr(connection, field):
-                        setattr(connection, field, crypto.rotate(getattr(connection, field)))
-                        tokens += 1
-                connection.save(update_fields=["access_token_encrypted", "refresh_token_encrypted"])
+            counts = {label: rotate_rows() for label, rotate_rows in crypto.ROTATORS.items()}
         self.stdout.write(self.style.SUCCESS(
-            f"Re-encrypted {rotated} TOTP secret(s) and {tokens} wearable OAuth token(s) with the newest key."))
+            f"Re-encrypted {rotated} TOTP secret(s)"
+            + "".join(f" and {n} {label}" for label, n in counts.items()) + " with the newest key."))
