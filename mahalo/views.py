@@ -53,7 +53,8 @@ def _staff_home(request):
     )
     # The patients this user opened most recently, still filtered through the gate.
     recent_ids = list(
-        AuditEvent.objects.filter(actor=user, action="read", resource="patients", patient__isnull=False)
+        AuditEvent.objects.filter(actor=user, action="read")  # gate: own reads; ids re-gated below
+        .filter(resource="patients", patient__isnull=False)
         .order_by("-at")
         .values_list("patient_id", flat=True)[:40]
     )
@@ -90,8 +91,8 @@ def _platform_home(request):
         n_patients=Count("patients", distinct=True),
         n_staff=Count("staff", distinct=True),
     )
-    return render(request, "home/platform.html", {"projects": projects,
-                                                  "recent_audit": AuditEvent.objects.select_related("patient")[:10]})
+    recent = AuditEvent.objects.select_related("patient")[:10]  # gate: platform operators (superusers) only
+    return render(request, "home/platform.html", {"projects": projects, "recent_audit": recent})
 
 
 @require_POST
@@ -152,9 +153,10 @@ def _broker_status() -> str:
 
 def _audit_events_for(user):
     if user.is_superuser:
-        return AuditEvent.objects.all()
+        return AuditEvent.objects.all()  # gate: the audit log: audit:read checked by the view
     project = access.project_of(user)
-    return AuditEvent.objects.filter(project=project) if project else AuditEvent.objects.none()
+    events = AuditEvent.objects  # gate: the audit log needs audit:read; one tenant
+    return events.filter(project=project) if project else events.none()
 
 
 def _parse_date(value: str, end: bool = False):

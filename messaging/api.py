@@ -130,7 +130,8 @@ class ThreadViewSet(GatedViewSet):
             message = threads.message_send(thread=thread, sender=request.user, body=incoming.validated_data["body"],
                                            files=request.FILES.getlist("files"), request=request)
             return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
-        qs = Message.objects.filter(thread=thread).select_related("sender").prefetch_related("attachments")
+        qs = (Message.objects.filter(thread=thread)  # gate: thread from the gated get_object()
+              .select_related("sender").prefetch_related("attachments"))
         after = request.query_params.get("after")
         if after:
             try:
@@ -143,7 +144,8 @@ class ThreadViewSet(GatedViewSet):
 
     def _my_message(self, request, message_pk) -> Message:
         thread = self.get_object()
-        message = Message.objects.filter(thread=thread, pk=message_pk).select_related("thread__patient").first()
+        message = (Message.objects.filter(thread=thread, pk=message_pk)  # gate: thread from get_object()
+                   .select_related("thread__patient").first())
         if message is None or not access.can(request.user, "messaging", "write", thread.patient):
             raise Http404
         return message
@@ -168,7 +170,8 @@ class ThreadViewSet(GatedViewSet):
 
     def message_record(self, request, *args, message_pk=None, **kwargs):
         thread = self.get_object()
-        message = Message.objects.filter(thread=thread, pk=message_pk).select_related("thread__patient").first()
+        message = (Message.objects.filter(thread=thread, pk=message_pk)  # gate: thread from get_object()
+                   .select_related("thread__patient").first())
         if message is None or not access.is_staff_user(request.user):
             raise Http404
         revisions = threads.message_record(message=message, user=request.user, request=request)

@@ -194,7 +194,8 @@ def _log_meal(request, patient, source_default: str) -> Response:
                                  note=data["note"], request=request, via="api")
     except DjangoValidationError as exc:
         raise _as_400(exc) from None
-    meal = Meal.objects.select_related("patient", "entered_by").prefetch_related("items__food").get(pk=meal.pk)
+    meal = (Meal.objects.select_related("patient", "entered_by")  # gate: the meal just written
+            .prefetch_related("items__food").get(pk=meal.pk))
     return Response(MealSerializer(meal).data, status=status.HTTP_201_CREATED)
 
 

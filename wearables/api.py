@@ -225,23 +225,24 @@ def _receive(request, patient) -> Response:
     source, batch_id = data["source"], data["batch_id"]
     key = {"patient": patient, "source": source, "client_batch_id": batch_id}
     with transaction.atomic():
-        existing = DeviceBatch.objects.filter(**key).first()
+        existing = DeviceBatch.objects.filter(**key).first()  # gate: the patient was gated above
         if existing is not None:
             return Response(_result(existing, duplicate=True), status=status.HTTP_200_OK)
         try:
             # Claim the batch id first: a concurrent re-send waits on this row, then sees it.
             with transaction.atomic():
-                batch = DeviceBatch.objects.create(project_id=patient.project_id, submitted_by=request.user, **key)
+                batch = DeviceBatch.objects.create(  # gate: the patient was gated above
+                    project_id=patient.project_id, submitted_by=request.user, **key)
         except IntegrityError:
-            existing = DeviceBatch.objects.get(**key)
+            existing = DeviceBatch.objects.get(**key)  # gate: the patient was gated above
             return Response(_result(existing, duplicate=True), status=status.HTTP_200_OK)
         started = timezone.now()
         stored = ingest.store(patient, source, readings, dailies)
         batch.readings = stored.total
         batch.save(update_fields=["readings"])
-        SyncLog.objects.create(project_id=patient.project_id, patient=patient, source=source,
-                               trigger=SyncLog.Trigger.DEVICE_API, status=SyncLog.Status.SUCCESS,
-                               started_at=started, finished_at=timezone.now(), records=stored.total)
+        SyncLog.objects.create(  # gate: the patient was gated above
+            project_id=patient.project_id, patient=patient, source=source, trigger=SyncLog.Trigger.DEVICE_API,
+            status=SyncLog.Status.SUCCESS, started_at=started, finished_at=timezone.now(), records=stored.total)
         audit.record(action="write", request=request, resource="wearables", patient=patient, object_id=batch.pk,
                      metadata={"event": "device_batch", "source": source, "readings": stored.readings,
                                "days": stored.days, "via": "api"})

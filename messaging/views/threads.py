@@ -35,7 +35,7 @@ def _require_write(request) -> None:
 
 
 def _messages_qs(thread: Thread):
-    return (Message.objects.filter(thread=thread).select_related("sender")
+    return (Message.objects.filter(thread=thread).select_related("sender")  # gate: a gated thread
             .prefetch_related("attachments", "receipts").order_by("created_at", "pk"))
 
 

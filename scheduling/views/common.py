@@ -20,14 +20,16 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 def visit_load(request, visit_id, action: str = "read", *, audit_read: bool = True) -> Visit:
     """One visit the user may `action` (access.load): 404 for missing and forbidden alike;
     reads are audited."""
-    queryset = Visit.objects.select_related("patient__program", "patient__project", "staff__user", "slot",
+    queryset = Visit.objects.select_related(  # gate: handed to access.load below
+        "patient__program", "patient__project", "staff__user", "slot",
                                             "program")
     return access.load(request, queryset, visit_id, resource="scheduling", action=action, audit_read=audit_read)
 
 
 def request_load(request, request_id, action: str = "read") -> VisitRequest:
     """One visit request the user may `action` (access.load): 404 for missing and forbidden alike."""
-    queryset = VisitRequest.objects.select_related("patient__program", "proposed_slot__staff__user", "visit")
+    queryset = VisitRequest.objects.select_related(  # gate: handed to access.load below
+        "patient__program", "proposed_slot__staff__user", "visit")
     return access.load(request, queryset, request_id, resource="scheduling", action=action)
 
 

@@ -144,7 +144,8 @@ def wearables_context(patient, days: int) -> dict:
     connections = sorted(Connection.objects.filter(patient_id=patient.pk),  # gate: the view gated this patient
                          key=lambda c: (STATUS_ORDER.get(c.status, 9), c.provider, -c.connected_at.timestamp()))
     logs = list(SyncLog.objects.filter(patient_id=patient.pk).select_related("connection")  # gate: as above
-                .prefetch_related(Prefetch("failures", queryset=SyncFailure.objects.order_by("created_at")
+                .prefetch_related(Prefetch("failures",
+                                           queryset=SyncFailure.objects.order_by("created_at")  # gate: gated logs
                                            [:FAILURES_SHOWN], to_attr="shown_failures"))
                 .order_by("-created_at")[:SYNC_LOGS_SHOWN])
     for log in logs:
