@@ -175,12 +175,15 @@ def _upsert_pg(patient: Patient, source: str, rows: list[Reading]) -> int:
                                 json.dumps(r.details) if r.details is not None else None,
                                 *interpret(r.metric, value, r.value2, r.context)))
         cols = ", ".join(_COLUMNS)
-        select = ", ".join(["gen_random_uuid()", *stage_cols, "now()"])
+        # created_at is the app's clock, as on SQLite and for auto_now_add: the database's now()
+        # is the transaction's start, which sorts a reading before an alert raised earlier in it.
+        select = ", ".join(["gen_random_uuid()", *stage_cols, "%s"])
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED)
         changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM EXCLUDED.{c}" for c in _UPDATED)
         cursor.execute(
             f"INSERT INTO {table} ({cols}) SELECT {select} FROM _obs_stage "  # noqa: S608
-            f"ON CONFLICT (patient_id, source, metric, effective_at) DO UPDATE SET {updates} WHERE {changed}"
+            f"ON CONFLICT (patient_id, source, metric, effective_at) DO UPDATE SET {updates} WHERE {changed}",
+            [timezone.now()],
         )
         cursor.execute("TRUNCATE _obs_stage")
     return len(rows)
