@@ -49,6 +49,14 @@ METRICS: dict[str, Metric] = {m.code: m for m in [
     Metric("safety_answer", "Questionnaire safety answer", "points", _LOCAL + "safety-answer"),
 ]}
 
+# What a device or companion app may report. Scores, safety answers and nutrition day totals are
+# written by this product's own services from what a person answered or logged, never by a device.
+DEVICE_METRICS = frozenset({
+    "heart_rate", "resting_heart_rate", "hrv", "blood_pressure", "weight", "height", "bmi", "spo2",
+    "respiratory_rate", "body_temperature", "skin_temperature", "glucose", "steps", "active_energy", "vo2max",
+    "sleep_session", "workout",
+})
+
 HRV_METHODS = (("rmssd", "RMSSD"), ("sdnn", "SDNN"))
 HRV_LOCAL_RMSSD = _LOCAL + "hrv-rmssd"
 

@@ -31,7 +31,7 @@ from rest_framework.response import Response
 
 from clinical import units
 from clinical.interpret import BP_DIASTOLIC, PLAUSIBLE
-from clinical.metrics import METRICS
+from clinical.metrics import DEVICE_METRICS, METRICS
 from clinical.models import Source
 from mahalo import access, audit
 from wearables import ingest
@@ -79,7 +79,7 @@ class StrictFloatField(serializers.FloatField):
 
 
 class ReadingIn(serializers.Serializer):
-    metric = serializers.ChoiceField(choices=sorted(METRICS))
+    metric = serializers.ChoiceField(choices=sorted(DEVICE_METRICS))  # never a score or a day total
     value = StrictFloatField()
     value2 = StrictFloatField(required=False, allow_null=True)
     unit = serializers.CharField(max_length=20, trim_whitespace=True)

@@ -99,6 +99,10 @@ def test_resent_batch_returns_the_original_result_and_stores_nothing(world):
     ({"metric": "weight", "value": 80, "unit": "bpm"}, "unit"),
     ({"metric": "weight", "value": 80, "unit": "furlongs"}, "unit"),
     ({"metric": "nonsense", "value": 1, "unit": "kg"}, "metric"),
+    # Scores, safety answers and day totals come from our own services, never from a device.
+    ({"metric": "phq9_total", "value": 3, "unit": "points"}, "metric"),
+    ({"metric": "safety_answer", "value": 0, "unit": "points"}, "metric"),
+    ({"metric": "sodium_intake", "value": 900, "unit": "mg"}, "metric"),
     ({"metric": "heart_rate", "value": 900, "unit": "bpm"}, "value"),
     ({"metric": "heart_rate", "value": "nan", "unit": "bpm"}, "value"),
     ({"metric": "heart_rate", "value": True, "unit": "bpm"}, "value"),
