@@ -69,3 +69,4 @@ def loinc_for(metric: str, method: str = "") -> str:
 
 
 METRIC_CHOICES = [(m.code, m.label) for m in METRICS.values()]
+

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from functools import cache
 
-from clinical.metrics import METRICS
+from clinical.metrics import METRICS, Metric
 
 # CLINICAL.md (ADA): mmol/L = mg/dL / 18.016. Not pint's job: it needs a molar mass.
 GLUCOSE_MG_DL_PER_MMOL_L = 18.016
@@ -146,3 +146,13 @@ def mg_dl_to_mmol_l(mg_dl: float) -> float:
 def label(unit: str) -> str:
     """A canonical unit as people read it (Cel -> °C)."""
     return UNIT_LABELS.get(unit, unit)
+
+
+def register_metric(code: str, label: str, unit: str, loinc: str = "", *, pint_unit: str = "") -> Metric:
+    """A metric another app writes as observations (nutrition's day totals): added to the catalogue
+    (clinical/metrics.py) and its canonical unit to the accepted units (`pint_unit`, pint's name for it).
+    Lives here because this module owns ACCEPTED and already imports the catalogue. The model's `metric`
+    choices are not touched, so no migration; a code already known is left as it is."""
+    metric = METRICS.setdefault(code, Metric(code, label, unit, loinc or "mahalo-" + code.replace("_", "-")))
+    ACCEPTED.setdefault(code, {unit: pint_unit or unit})
+    return metric

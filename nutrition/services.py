@@ -28,6 +28,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from clinical.ingest import Reading, store
+from clinical.units import register_metric
 from mahalo import audit, config
 from nutrition.models import (
     NUTRIENT_FIELDS,
@@ -77,14 +78,9 @@ PINT_UNITS = {"kcal": "kilocalorie", "mg": "milligram", "mL": "milliliter", "day
 
 
 def register_metrics() -> None:
-    """Add nutrition's metrics (and their units) to clinical's catalogue. The model's
-    `metric` choices are not touched, so clinical needs no migration for them."""
-    from clinical.metrics import METRICS, Metric
-    from clinical.units import ACCEPTED
-
+    """Add nutrition's metrics (and their units) to clinical's catalogue."""
     for code, (label, unit) in OBSERVATION_METRICS.items():
-        METRICS.setdefault(code, Metric(code, label, unit, "mahalo-" + code.replace("_", "-")))
-        ACCEPTED.setdefault(code, {unit: PINT_UNITS[unit]})
+        register_metric(code, label, unit, pint_unit=PINT_UNITS[unit])
 
 
 # --- Time -------------------------------------------------------------------------------

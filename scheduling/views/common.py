@@ -6,11 +6,13 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime, time, timedelta
 
+from django.contrib import messages
 from django.http import Http404
+from django.shortcuts import redirect
 
 from mahalo import access
 from mahalo.models import StaffMember
-from scheduling import slots
+from scheduling import slots, telehealth
 from scheduling.models import Visit, VisitRequest
 
 # Dates a page accepts in ?date= / ?from=: anything else is a 404, never an overflow.
@@ -68,3 +70,18 @@ def slot_context(request, *, patient, staff_options, staff, mode: str, first_day
     return {"slot_days": slots.group_by_day(found, tz), "slot_from": first_day, "slot_to": first_day +
             timedelta(days=days - 1), "slot_prev": first_day - timedelta(days=days),
             "slot_next": first_day + timedelta(days=days), "slot_staff": staff, "slot_mode": mode, "tz": tz}
+
+
+def join_redirect(request, visit: Visit, *, back: str, unreachable: str):
+    """Send a participant into the visit's video room, or back to `back` (a URL name taking the
+    visit id) with the reason: outside the join window, or the video service not answering.
+    One place for the portal's and the staff page's join buttons."""
+    try:
+        url = telehealth.join(visit=visit, user=request.user)
+    except PermissionError as exc:
+        messages.error(request, str(exc))
+        return redirect(back, visit.pk)
+    except telehealth.TelehealthError:
+        messages.error(request, unreachable)
+        return redirect(back, visit.pk)
+    return redirect(url)

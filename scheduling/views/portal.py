@@ -26,7 +26,7 @@ from patients.shell import portal_page
 from scheduling import calendars, services, slots, telehealth
 from scheduling.forms import CancelForm, EventForm, SelfBookForm, VisitRequestForm
 from scheduling.models import Visit, VisitRequest
-from scheduling.views.common import request_load, visit_load
+from scheduling.views.common import join_redirect, request_load, visit_load
 from scheduling.views.feeds import feeds_page
 
 PORTAL_DAYS = 7
@@ -115,16 +115,9 @@ def waiting_room(request: HttpRequest, patient, visit_id) -> HttpResponse:
 @require_POST
 @portal_page
 def visit_join(request: HttpRequest, patient, visit_id) -> HttpResponse:
-    visit = _visit(request, patient, visit_id)
-    try:
-        url = telehealth.join(visit=visit, user=request.user)
-    except PermissionError as exc:
-        messages.error(request, str(exc))
-        return redirect("portal_waiting_room", visit.pk)
-    except telehealth.TelehealthError:
-        messages.error(request, "The video service isn't answering. Try again in a minute, or call your care team.")
-        return redirect("portal_waiting_room", visit.pk)
-    return redirect(url)
+    unreachable = "The video service isn't answering. Try again in a minute, or call your care team."
+    return join_redirect(request, _visit(request, patient, visit_id), back="portal_waiting_room",
+                         unreachable=unreachable)
 
 
 @portal_page

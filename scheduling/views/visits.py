@@ -20,7 +20,7 @@ from mahalo.forms import add_errors
 from scheduling import services, slots, telehealth
 from scheduling.forms import CancelForm, StaffBookForm, TransitionForm
 from scheduling.models import Visit
-from scheduling.views.common import parse_date, slot_context, uuid_or_404, visit_load
+from scheduling.views.common import join_redirect, parse_date, slot_context, uuid_or_404, visit_load
 
 MAX_PATIENT_HITS = 20
 
@@ -92,16 +92,8 @@ def visit_cancel(request: HttpRequest, visit_id) -> HttpResponse:
 @require_POST
 @permission_required("scheduling", "read")
 def visit_join(request: HttpRequest, visit_id) -> HttpResponse:
-    visit = visit_load(request, visit_id)
-    try:
-        url = telehealth.join(visit=visit, user=request.user)
-    except PermissionError as exc:
-        messages.error(request, str(exc))
-        return redirect("schedule_visit", visit.pk)
-    except telehealth.TelehealthError:
-        messages.error(request, "The video service isn't answering. Try again in a minute, or call the patient.")
-        return redirect("schedule_visit", visit.pk)
-    return redirect(url)
+    return join_redirect(request, visit_load(request, visit_id), back="schedule_visit",
+                         unreachable="The video service isn't answering. Try again in a minute, or call the patient.")
 
 
 @require_POST
