@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "wearables",
     "nutrition",
     "assessments",
+    "care",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -27,4 +27,6 @@ urlpatterns = [
     path("", include("clinical.urls")),
     path("", include("nutrition.urls")),
     path("", include("assessments.urls")),
+    path("", include("care.urls")),
+    path("", include("reports.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Models arrive with the care issues (DESIGN.md "Where the seed tables go")."""
