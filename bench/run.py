@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/mahalo_bench"
 SIZES = (1_000, 10_000)
-ROUNDS, WARMUP, BUDGET = 30, 3, 3.0
+ROUNDS, WARMUP, BUDGET = 30, 3, 2.5
 FIRST = ["Kai", "Leilani", "Noa", "Malia", "Keoni", "Ana", "Makoa", "Emma", "Liam", "Olivia", "Noah", "Ava",
          "Mason", "Sofia", "Ethan", "Mia", "Lucas", "Isla", "Hiro", "Yuki", "Mele", "Ikaika", "Nalu", "Kiana"]
 LAST = ["Kahananui", "Akana", "Nakamura", "Silva", "Kealoha", "Tanaka", "Smith", "Garcia", "Johnson", "Kim",

@@ -6,7 +6,12 @@ this module is imported)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from clinical.models import Alert, LabOrder, Recommendation
 from clinical.triage import SEVERITY_ORDER
@@ -82,11 +87,18 @@ def _lab_orders(patient, before, limit):
     return out
 
 
-def open_alert_counts(patient_ids) -> dict:
-    """{patient id: open alerts} for one registry page, in one grouped query. (A correlated
-    subquery on the list query ran once per row skipped by OFFSET: deep pages paid for every row.)"""
-    return dict(Alert.objects.filter(patient_id__in=list(patient_ids), status__in=Alert.OPEN)
-                .order_by().values("patient_id").annotate(n=Count("pk")).values_list("patient_id", "n"))
+def open_alerts_annotation():
+    """Registry column: a patient's open alerts, as a correlated subquery on the page's rows."""
+    return Coalesce(Subquery(Alert.objects.filter(patient=OuterRef("pk"), status__in=Alert.OPEN).order_by()
+                             .values("patient").annotate(n=Count("pk")).values("n")[:1]), 0)
+
+
+def open_alerts_cell(value, row) -> str:
+    if not value:
+        return mark_safe('<td class="num"><span class="muted">—</span></td>')
+    return format_html('<td class="num"><a class="badge badge-danger" href="{}?patient={}">{}'
+                       '<span class="visually-hidden"> open alert{}</span></a></td>',
+                       reverse("alert_queue"), row["id"], value, pluralize(value))
 
 
 def has_open_alerts(queryset, value: str):

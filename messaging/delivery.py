@@ -20,9 +20,14 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.safestring import mark_safe
 
+from mahalo import access
 from messaging.models import DeliveryLog, Notification, PushSubscription
 
 logger = logging.getLogger(__name__)
+
+
+def vapid_configured() -> bool:
+    return bool(getattr(settings, "VAPID_PRIVATE_KEY", "") and getattr(settings, "VAPID_PUBLIC_KEY", ""))
 
 # Minutes to wait after the 1st, 2nd, ... failed attempt; failed for good after MAX_ATTEMPTS.
 BACKOFF_MINUTES = [1, 5, 15, 60, 240]
@@ -93,9 +98,7 @@ def send_email(n: Notification) -> None:
 
 
 def send_push(n: Notification) -> None:
-    from pywebpush import WebPushException, webpush
-
-    from messaging.notify import vapid_configured
+    from pywebpush import WebPushException, webpush  # heavy (cryptography); only push workers need it
 
     if not vapid_configured():
         raise PermanentDeliveryError("Web push is not configured (no VAPID keys)")
@@ -128,8 +131,6 @@ def send_push(n: Notification) -> None:
 
 
 def send_sms(n: Notification) -> None:
-    from mahalo import access
-
     provider = sms_provider()
     if provider is None:
         raise PermanentDeliveryError("No SMS provider is configured")
@@ -179,19 +180,9 @@ def deliver(notification_id, now: dt.datetime | None = None) -> Notification | N
         return n
 
 
-def sweep(now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> list[str]:
-    """Re-queue pending rows that are due and older than the grace period: their
-    queueing failed (broker down), their worker died, a retry's backoff ended, or
-    quiet hours are over. Safe to run often: deliver() is idempotent."""
-    from messaging.notify import queue_delivery
-
+def due_for_sweep(now: dt.datetime | None = None, batch: int = SWEEP_BATCH) -> list[str]:
+    """Pending rows that are due and older than the grace period (messaging.tasks.sweep queues them)."""
     now = now or timezone.now()
-    ids = [str(pk) for pk in Notification.objects.filter(
+    return [str(pk) for pk in Notification.objects.filter(
         status=Notification.Status.PENDING, next_attempt_at__lte=now, created_at__lte=now - SWEEP_GRACE,
     ).exclude(channel="in_app").order_by("next_attempt_at").values_list("pk", flat=True)[:batch]]
-    queued = []
-    for pk in ids:
-        if not queue_delivery(pk):
-            break  # the broker is still down: the next sweep tries again
-        queued.append(pk)
-    return queued

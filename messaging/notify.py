@@ -29,6 +29,7 @@ from django.template import Context, Engine
 from django.utils import timezone
 
 from mahalo import access
+from messaging.delivery import vapid_configured
 from messaging.models import (
     CHANNELS,
     EVENT_TYPES,
@@ -40,6 +41,7 @@ from messaging.models import (
     NotificationTemplate,
     PushSubscription,
 )
+from messaging.tasks import queue_many
 
 logger = logging.getLogger(__name__)
 
@@ -183,10 +185,6 @@ def quiet_window_end(start: dt.time, end: dt.time, tz: zoneinfo.ZoneInfo, now: d
 
 # --- Channels available to a recipient --------------------------------------------------
 
-def vapid_configured() -> bool:
-    return bool(getattr(settings, "VAPID_PRIVATE_KEY", "") and getattr(settings, "VAPID_PUBLIC_KEY", ""))
-
-
 def sms_configured() -> bool:
     return bool(getattr(settings, "MAHALO_SMS_PROVIDER", ""))
 
@@ -290,26 +288,3 @@ def on_event_raised(sender, *, event_type: str, **event) -> list[Notification]:
     below messaging raise events there and they arrive here, in the caller's transaction."""
     event.pop("signal", None)
     return notify(event_type=event_type, **event)
-
-
-def queue_many(ids: list[str]) -> int:
-    """Queue rows until the broker fails: one timeout at most, not one per row."""
-    for done, pk in enumerate(ids):
-        if not queue_delivery(pk):
-            return done
-    return len(ids)
-
-
-def queue_delivery(notification_id: str) -> bool:
-    """Hand one row to Celery. A broker outage is logged, not raised: the row stays
-    pending and the sweeper re-queues it."""
-    from messaging.tasks import deliver_notification
-
-    try:
-        # No publish retries: a request must not hang on a dead broker; the sweeper retries.
-        deliver_notification.apply_async(args=[str(notification_id)], retry=False)
-    except Exception:  # noqa: BLE001 - the outbox row is the source of truth
-        logger.warning("Couldn't queue notification %s; the outbox sweeper will retry", notification_id,
-                       exc_info=True)
-        return False
-    return True

@@ -32,12 +32,8 @@ from django.utils import timezone
 from mahalo import access, audit
 from messaging import attachments
 from messaging.models import Attachment, Message, MessageReceipt, MessageRevision, Thread, ThreadParticipant
+from messaging.notify import notify
 from patients.care_team import care_team_for
-
-try:
-    from messaging.notify import notify
-except ImportError:  # notifications land separately
-    notify = None
 
 
 def threads_for(user, action: str = "read") -> QuerySet[Thread]:
@@ -145,7 +141,7 @@ def message_send(*, thread: Thread, sender, body: str, files=(), request=None) -
     # Only people who may still read this patient hear about it (a participant moved
     # off the program keeps the row but not the access).
     allowed = [p.user for p in recipients if access.can(p.user, "messaging", "read", thread.patient)]
-    if notify and allowed:
+    if allowed:
         link = reverse("message_thread", args=[thread.pk])
         notify(event_type="new_message", recipients=allowed, patient=thread.patient,
                project=thread.project, program=thread.program,

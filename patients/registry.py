@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db.models import CharField, Q, QuerySet
+from django.db.models import Aggregate, CharField, Expression, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.timesince import timesince
@@ -37,16 +37,21 @@ MAX_NO_DATA_DAYS = 365
 class Column:
     """A registry column another app contributes (open alerts, next appointment).
 
-    `values(patient_ids)` answers {patient id: value} for one page (or one export
-    chunk) in one query, so the list's query count stays constant; `cell` is the
-    template of the <td> (it gets `value` and `row`); `export(value)` is the CSV text."""
+    `annotation()` is an expression on Patient (a correlated subquery on OuterRef("pk")) that
+    the page's one query carries, evaluated for that page's rows only (see page_rows), so the
+    list's query count stays constant; `cell(value, row)` is the <td> as safe HTML (built in
+    Python: 50 template includes a page cost more than the SQL); `export(value)` is the CSV text."""
 
     key: str
     label: str
     order: int
-    values: Callable[[list], dict]
-    cell: str
+    annotation: Callable[[], Expression]
+    cell: Callable[[object, dict], str]
     export: Callable[[object], str] = str
+
+    @property
+    def attr(self) -> str:
+        return f"col_{self.key}"
 
 
 @dataclass(frozen=True)
@@ -170,47 +175,51 @@ LIST_FIELDS = ("id", "project_id", "program_id", "program__name", "program__time
                "last_name", "preferred_name", "date_of_birth", "email", "status", "last_data_at")
 
 
+class _FlagList(Aggregate):
+    """The flags of a patient as one comma-separated string (string_agg / group_concat)."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra)
+
+
+def _flag_list() -> Subquery:
+    return Subquery(PatientFlag.objects.filter(patient=OuterRef("pk")).order_by().values("patient")
+                    .annotate(flags=_FlagList("flag")).values("flags")[:1], output_field=CharField())
+
+
 def page_rows(qs: QuerySet[Patient], page_slice: QuerySet[Patient]) -> list[Patient]:
-    """The page's patients with their list columns, by a deferred join: the page's ids
-    come first from an index-only walk of the ordered list, then only those 50 rows are
-    read with their program. (Joining and reading every row that OFFSET skips made deep
-    pages cost in proportion to their depth.)"""
-    ids = list(page_slice.values_list("pk", flat=True))
-    found = {p.pk: p for p in with_list_columns(qs.filter(pk__in=ids).order_by())}
-    return [found[pk] for pk in ids if pk in found]
+    """The page's patients with every list column, in one query: the page's ids are an inner
+    LIMIT/OFFSET walk of the ordered list (index-only on the default order, see
+    Patient.Meta.indexes), and only those 50 rows are read, joined to their program and
+    given their flags and registered columns by correlated subqueries. (Joining or
+    annotating the rows OFFSET skips made deep pages cost in proportion to their depth;
+    one query per column made every page pay a round trip and an ORM compile per column.)"""
+    page = with_list_columns(qs.filter(pk__in=page_slice.values("pk")))
+    return list(page.order_by(*qs.query.order_by))
 
 
 def with_list_columns(qs: QuerySet[Patient]) -> QuerySet[Patient]:
     """What a registry row shows, and only that: a patient has ~70 columns, and
     parsing its six phone fields costs more than the SQL."""
     return qs.select_related("program").only(*LIST_FIELDS).annotate(
-        phone_e164=Cast("phone", output_field=CharField())
+        phone_e164=Cast("phone", output_field=CharField()), flag_list=_flag_list(),
+        **{c.attr: c.annotation() for c in _extra_columns()},
     )
 
 
 FLAG_LABELS = dict(PatientFlag.Flag.choices)
 
 
-def flags_by_patient(patients) -> dict:
-    """{patient id: [flag, ...]} in one query (plain tuples: cheaper than prefetching models)."""
-    out: dict = {}
-    rows = PatientFlag.objects.filter(patient_id__in=[p.pk for p in patients]).order_by("flag")
-    for patient_id, flag in rows.values_list("patient_id", "flag"):
-        out.setdefault(patient_id, []).append(flag)
-    return out
-
-
-def extra_values(patients) -> dict:
-    """{column key: {patient id: value}} for the registered columns: one query each per page."""
-    ids = [p.pk for p in patients]
-    return {c.key: (c.values(ids) if ids else {}) for c in _extra_columns()}
+def flags_of(p: Patient) -> list[str]:
+    return sorted(p.flag_list.split(",")) if p.flag_list else []
 
 
 def list_rows(patients) -> list[dict]:
-    patients = list(patients)
-    flags = flags_by_patient(patients)
-    extra = extra_values(patients)
-    return [list_row(p, flags.get(p.pk, []), extra) for p in patients]
+    return [list_row(p) for p in patients]
 
 
 BASE_EXPORT_HEADER = ["Name", "MRN", "Age", "Program", "Status", "Flags", "Phone", "Email", "Last data received"]
@@ -221,31 +230,19 @@ def export_header() -> list[str]:
 
 
 def export_rows(qs: QuerySet[Patient], chunk: int = 500):
-    """Every row of the filtered registry, streamed in chunks (one flag query per chunk)."""
-    batch = []
+    """Every row of the filtered registry, streamed in chunks, with the page's columns."""
     for patient in with_list_columns(qs).iterator(chunk_size=chunk):
-        batch.append(patient)
-        if len(batch) == chunk:
-            yield from _export_batch(batch)
-            batch = []
-    yield from _export_batch(batch)
+        yield export_row(patient)
 
 
-def _export_batch(patients):
-    flags = flags_by_patient(patients) if patients else {}
-    extra = extra_values(patients)
-    for p in patients:
-        yield export_row(p, flags.get(p.pk, []), extra)
-
-
-def export_row(p: Patient, flags: list[str], extra: dict) -> list:
+def export_row(p: Patient) -> list:
     """One CSV row: the registry table's columns, in its order (contact split in two)."""
     return [
         f"{p.last_name}, {p.first_name}", p.mrn, "" if p.age is None else p.age, p.program.name,
-        p.get_status_display(), "; ".join(FLAG_LABELS[f] for f in flags),
+        p.get_status_display(), "; ".join(FLAG_LABELS[f] for f in flags_of(p)),
         p.phone_e164 or "", p.email,
         timezone.localtime(p.last_data_at).strftime("%Y-%m-%d %H:%M") if p.last_data_at else "",
-    ] + [c.export(extra[c.key].get(p.pk)) for c in _extra_columns()]
+    ] + [c.export(getattr(p, c.attr)) for c in _extra_columns()]
 
 
 # Registry table columns: (key, label, sort key toggled by a click or None).
@@ -270,17 +267,17 @@ def column_headers(current_sort: str, base_query: str) -> list[dict]:
     return out
 
 
-def list_row(p: Patient, flags: list[str], extra: dict) -> dict:
+def list_row(p: Patient) -> dict:
     """A registry row, formatted once in Python (the template only prints it: 50 rows a page)."""
     from mahalo.templatetags.mahalo import phone_from_e164
 
-    return {
+    row = {
         "id": p.pk,
         "url": f"/patients/{p.pk}/",
         "name": f"{p.last_name}, {p.first_name}",
         "preferred": p.preferred_name if p.preferred_name != p.first_name else "",
         "mrn": p.mrn,
-        "flags": [(f.lower(), FLAG_LABELS[f]) for f in flags],
+        "flags": [(f.lower(), FLAG_LABELS[f]) for f in flags_of(p)],
         "age": "—" if p.age is None else p.age,
         "program": p.program.name,
         "status": p.status,
@@ -288,6 +285,7 @@ def list_row(p: Patient, flags: list[str], extra: dict) -> dict:
         "phone": phone_from_e164(p.phone_e164),
         "email": p.email,
         "last_data": f"{timesince(p.last_data_at)} ago" if p.last_data_at else "",
-        "extra": [(c.cell, extra[c.key].get(p.pk)) for c in _extra_columns()],
-        "values": {c.key: extra[c.key].get(p.pk) for c in _extra_columns()},
+        "values": {c.key: getattr(p, c.attr) for c in _extra_columns()},
     }
+    row["extra"] = [c.cell(row["values"][c.key], row) for c in _extra_columns()]
+    return row

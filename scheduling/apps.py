@@ -18,8 +18,8 @@ class SchedulingConfig(AppConfig):
         frame.register_today(frame.TodayItem("visits_today", "Visits today", "schedule", order=20,
                                              permission=("scheduling", "read"), count=chart.visits_today,
                                              query="?view=day"))
-        registry.register_column(registry.Column("next_visit", "Next appointment", 20, chart.next_visits,
-                                                 "scheduling/_registry_next_visit.html", chart.export_time))
+        registry.register_column(registry.Column("next_visit", "Next appointment", 20, chart.next_visit_annotation,
+                                                 chart.next_visit_cell, chart.export_time))
         shell.register_tab(shell.Tab("visits", "Visits", 30, "patient_visits", "patients/tab_visits.html"))
         shell.register_overview(shell.Header("next_visit", "scheduling/_overview_visit.html",
                                              chart.next_visit_context, order=20))

@@ -3,8 +3,10 @@ Visits tab and the registry's "Next appointment" column."""
 
 from __future__ import annotations
 
-from django.db.models import Min
-from django.utils import timezone
+from django.db.models import Min, OuterRef, Subquery
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from mahalo import access
 from patients import timeline
@@ -55,6 +57,18 @@ def next_visits(patient_ids) -> dict:
                                  starts_at__gte=timezone.now())
             .values("patient_id").annotate(first=Min("starts_at")).values_list("patient_id", "first"))
     return dict(rows)
+
+
+def next_visit_annotation():
+    """Registry column: the start of a patient's next live visit (correlated subquery)."""
+    return Subquery(Visit.objects.filter(patient=OuterRef("pk"), status__in=Visit.UPCOMING,
+                                         starts_at__gte=timezone.now()).order_by("starts_at").values("starts_at")[:1])
+
+
+def next_visit_cell(value, row) -> str:
+    if not value:
+        return mark_safe('<td class="small nowrap muted">—</td>')
+    return format_html('<td class="small nowrap">{}</td>', dateformat.format(timezone.localtime(value), "M j, H:i"))
 
 
 def next_visit_context(request, patient) -> dict:

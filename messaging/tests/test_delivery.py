@@ -12,7 +12,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from messaging import delivery
+from messaging import delivery, tasks
 from messaging.models import DeliveryLog, Notification, PushSubscription
 from messaging.notify import notify
 
@@ -56,16 +56,16 @@ def test_broker_outage_keeps_rows_and_sweeper_delivers_once_after_restart(
     assert mail.outbox == []
     # Still down: the sweeper keeps the row.
     later = timezone.now() + dt.timedelta(minutes=2)
-    assert delivery.sweep(now=later) == []
+    assert tasks.sweep(now=later) == []
     assert Notification.objects.get(pk=email.pk).status == "pending"
 
     # "Restart" the broker (eager here: the worker runs in-process).
     broker_down.conf.task_always_eager = True
-    assert delivery.sweep(now=later) == [str(email.pk)]
+    assert tasks.sweep(now=later) == [str(email.pk)]
     email.refresh_from_db()
     assert email.status == "delivered" and email.attempts == 1
     assert len(mail.outbox) == 1
-    assert delivery.sweep(now=later + dt.timedelta(minutes=5)) == []
+    assert tasks.sweep(now=later + dt.timedelta(minutes=5)) == []
     delivery.deliver(email.pk)  # a duplicate task from the queue does nothing
     assert len(mail.outbox) == 1
     assert DeliveryLog.objects.filter(notification=email, status="delivered").count() == 1
@@ -75,7 +75,7 @@ def test_sweeper_leaves_fresh_rows_to_their_own_queueing(world, broker_down, dja
     with django_capture_on_commit_callbacks(execute=True):
         _event(world)
     broker_down.conf.task_always_eager = True
-    assert delivery.sweep() == []  # created just now: its on_commit queueing is its job
+    assert tasks.sweep() == []  # created just now: its on_commit queueing is its job
 
 
 # --- SMTP ---------------------------------------------------------------------------------
@@ -129,10 +129,10 @@ def test_smtp_failure_is_logged_and_retried_with_backoff(world, smtp_server, dja
     assert failed.status == "failed" and "451" in failed.reason
     assert smtp_server.received == []
 
-    assert delivery.sweep(now=timezone.now() + dt.timedelta(seconds=30)) == []  # backoff not over
+    assert tasks.sweep(now=timezone.now() + dt.timedelta(seconds=30)) == []  # backoff not over
     later = timezone.now() + dt.timedelta(minutes=2)
     monkeypatch.setattr(timezone, "now", lambda: later)  # the beat sweeper, two minutes on
-    assert delivery.sweep() == [str(email.pk)]
+    assert tasks.sweep() == [str(email.pk)]
     email.refresh_from_db()
     assert email.status == "delivered" and email.attempts == 2
     assert [(x.attempt, x.status) for x in DeliveryLog.objects.filter(notification=email)] == [

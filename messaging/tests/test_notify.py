@@ -154,7 +154,7 @@ def test_quiet_hours_defer_non_urgent_email_to_window_end_in_patient_timezone(
 
 
 def test_quiet_hours_end_then_sweeper_delivers(world, django_capture_on_commit_callbacks):
-    from messaging.delivery import sweep
+    from messaging.tasks import sweep
 
     NotificationSettings.objects.create(user=world.patient_user, quiet_start=dt.time(22), quiet_end=dt.time(7))
     now = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)

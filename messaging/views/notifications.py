@@ -21,8 +21,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from mahalo import access
 from messaging import notifications
+from messaging.delivery import vapid_configured
 from messaging.forms import NotificationSettingsForm
-from messaging.notify import user_timezone, vapid_configured
+from messaging.notify import user_timezone
 from patients.shell import portal_page
 
 
