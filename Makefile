@@ -71,9 +71,10 @@ lint-size:
 
 bench: install
 	$(PY) bench/run.py
-	$(PY) bench/dashboard.py
+	$(PY) bench/chart.py
 	$(PY) bench/ingest.py
 	$(PY) bench/apple_health.py
+	$(PY) bench/summary.py
 
 worker: install
 	$(VENV)/bin/celery -A mahalo worker --loglevel=info

@@ -23,48 +23,24 @@ Exit status 0 whether or not the budget is met.
 
 import datetime
 import json
-import os
 import random
-import statistics
 import sys
 import time
 import types
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-ROUNDS, WARMUP, OBSERVATIONS = 30, 3, 200_000
+import common  # noqa: E402 - bench/ is the script's own folder
+
+ROUNDS, OBSERVATIONS = 30, 200_000
 TAB_BUDGET, SHELL_BUDGET = 4.0, 2.0
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahalo.settings")
-OWN_DB = "DATABASE_URL" not in os.environ
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mahalo_bench_chart")
-os.environ["DEBUG"] = "false"
-os.environ["MAHALO_REQUIRE_STAFF_MFA"] = "false"
-warnings.filterwarnings("ignore", message="No directory at")
+OWN_DB = common.environment("postgres://postgres@127.0.0.1:5432/mahalo_bench_chart")
 
 # Tabs whose data this script fills; any other registered tab is measured empty and said so.
 FILLED = {"overview", "timeline", "wearables", "visits", "vitals", "labs", "recommendations", "rpm", "nutrition",
           "assessments", "shell"}
-
-
-def prepare_database():
-    import environ
-    import psycopg
-    from psycopg import sql
-
-    cfg = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-    if "postgresql" not in cfg["ENGINE"]:
-        sys.exit("bench: DATABASE_URL must point at PostgreSQL")
-    conn = psycopg.connect(dbname="postgres", user=cfg.get("USER") or None, host=cfg.get("HOST") or None,
-                           port=cfg.get("PORT") or None, password=cfg.get("PASSWORD") or None, autocommit=True)
-    name = sql.Identifier(cfg["NAME"])
-    with conn:
-        if OWN_DB:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
 
 
 def mount_shell_tab():
@@ -178,7 +154,8 @@ def fill_care(patient, clinician, days, rng):
     for i in range(max(2, days // 3)):
         threads.message_send(thread=thread, sender=clinician if i % 2 else patient.user or clinician,
                              body=f"Check-in {i}: how are the readings this week?")
-    menu = [(SCRAMBLED, 2, "large"), (TOAST, 2, "slice"), (MILK, 1, "cup"), (SOUP, 1, "serving 1 cup"), (BANANA, 118, "g")]
+    menu = [(SCRAMBLED, 2, "large"), (TOAST, 2, "slice"), (MILK, 1, "cup"), (SOUP, 1, "serving 1 cup"),
+            (BANANA, 118, "g")]
     for i in range(days):  # a logged meal a day
         log(patient, clinician, [menu[i % len(menu)], menu[(i + 2) % len(menu)]],
             meal_type=("breakfast", "lunch", "dinner")[i % 3], at=now - datetime.timedelta(days=i, hours=2))
@@ -191,32 +168,10 @@ def fill_care(patient, clinician, days, rng):
                                     actor=clinician, via="staff", now=at)
 
 
-def measure(client, views, rng):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    queries, times = {}, {label: [] for label, _ in views}
-    for label, url in views:
-        for _ in range(WARMUP):
-            response = client.get(url)
-            assert response.status_code == 200, f"{url}: HTTP {response.status_code}"
-        with CaptureQueriesContext(connection) as ctx:
-            client.get(url)
-        queries[label] = len(ctx.captured_queries)
-    order = list(views)
-    for _ in range(ROUNDS):
-        rng.shuffle(order)
-        for label, url in order:
-            t0 = time.perf_counter()
-            assert client.get(url).status_code == 200, url
-            times[label].append(time.perf_counter() - t0)
-    return {label: (queries[label], statistics.median(times[label]) * 1000) for label, _ in views}
-
-
 def run() -> dict:
     reuse = "--reuse" in sys.argv  # keep the filled database of the last run (while tuning: filling takes minutes)
     if not reuse:
-        prepare_database()
+        common.prepare_database(OWN_DB)
     import django
 
     django.setup()
@@ -252,10 +207,12 @@ def run() -> dict:
                                    height_cm=170, date_of_birth=datetime.date(1961, 9, 12))
     load_fixture_foods()
     t0 = time.perf_counter()
-    fill_readings(big, 730, OBSERVATIONS, rng)
-    fill_readings(small, 7, 140, rng)
+    # Care data first: each meal and questionnaire re-runs the patient's rules (eagerly, without a
+    # broker), which is quicker before the 200,000 readings are there.
     fill_care(big, user, 730, rng)
     fill_care(small, user, 7, rng)
+    fill_readings(big, 730, OBSERVATIONS, rng)
+    fill_readings(small, 7, 140, rng)
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     return measure_all(project, rng, load_s=time.perf_counter() - t0)
@@ -283,7 +240,7 @@ def measure_all(project, rng, load_s: float) -> dict:
     results = {}
     for who, patient in (("small", small), ("big", big)):
         views = [(t.key, reverse(t.url_name, args=[patient.pk])) for t in tabs] + [("floor", "/api/v1/me/")]
-        results[who] = measure(client, views, rng)
+        results[who] = common.measure(client, views, ROUNDS, rng)
     floor = results["big"]["floor"][1]
     header = (f"{'tab':<18} {'queries 1 wk':>12} {'queries 2 y':>11} {'median ms':>9} {'x floor':>7} "
               f"{'budget':>6}  verdict")

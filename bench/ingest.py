@@ -22,44 +22,22 @@ postgres://postgres@127.0.0.1:5432/mahalo_bench_ingest (dropped and recreated).
 
 import datetime
 import json
-import os
 import sys
 import time
 import uuid
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import common  # noqa: E402 - bench/ is the script's own folder
+
 PATIENTS, PER_PATIENT, BUDGET = 100, 10_000, 0.30
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahalo.settings")
-OWN_DB = "DATABASE_URL" not in os.environ
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mahalo_bench_ingest")
-os.environ["DEBUG"] = "false"
-warnings.filterwarnings("ignore", message="No directory at")
-
-
-def prepare_database():
-    import environ
-    import psycopg
-    from psycopg import sql
-
-    cfg = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-    if "postgresql" not in cfg["ENGINE"]:
-        sys.exit("bench: DATABASE_URL must point at PostgreSQL")
-    conn = psycopg.connect(dbname="postgres", user=cfg.get("USER") or None, host=cfg.get("HOST") or None,
-                           port=cfg.get("PORT") or None, password=cfg.get("PASSWORD") or None, autocommit=True)
-    name = sql.Identifier(cfg["NAME"])
-    with conn:
-        if OWN_DB:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+OWN_DB = common.environment("postgres://postgres@127.0.0.1:5432/mahalo_bench_ingest")
 
 
 def run() -> dict:
-    prepare_database()
+    common.prepare_database(OWN_DB)
     import django
 
     django.setup()

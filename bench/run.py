@@ -34,21 +34,19 @@ import cProfile
 import datetime
 import io
 import json
-import os
 import pstats
 import random
-import statistics
 import sys
-import time
 import uuid
-import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+import common  # noqa: E402 - bench/ is the script's own folder
+
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/mahalo_bench"
 SIZES = (1_000, 10_000)
-ROUNDS, WARMUP, BUDGET = 30, 3, 2.5
+ROUNDS, BUDGET = 30, 2.5
 FIRST = ["Kai", "Leilani", "Noa", "Malia", "Keoni", "Ana", "Makoa", "Emma", "Liam", "Olivia", "Noah", "Ava",
          "Mason", "Sofia", "Ethan", "Mia", "Lucas", "Isla", "Hiro", "Yuki", "Mele", "Ikaika", "Nalu", "Kiana"]
 LAST = ["Kahananui", "Akana", "Nakamura", "Silva", "Kealoha", "Tanaka", "Smith", "Garcia", "Johnson", "Kim",
@@ -58,31 +56,7 @@ SEARCH = "Kealoha"
 STATUSES = (["active"] * 14) + (["paused"] * 3) + (["discharged"] * 2) + ["archived"]
 
 # --- Environment: PostgreSQL, production-like settings, before Django loads -------
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mahalo.settings")
-OWN_DB = "DATABASE_URL" not in os.environ
-os.environ.setdefault("DATABASE_URL", DEFAULT_DB)
-os.environ["DEBUG"] = "false"
-os.environ["MAHALO_REQUIRE_STAFF_MFA"] = "false"
-warnings.filterwarnings("ignore", message="No directory at")  # whitenoise: STATIC_ROOT not collected; irrelevant
-
-
-def prepare_database():
-    """Create the database if missing; the bench's own default database is dropped first."""
-    import environ
-    import psycopg
-    from psycopg import sql
-
-    cfg = environ.Env.db_url_config(os.environ["DATABASE_URL"])
-    if "postgresql" not in cfg["ENGINE"]:
-        sys.exit(f"bench: DATABASE_URL must point at PostgreSQL, not {cfg['ENGINE']}")
-    conn = psycopg.connect(dbname="postgres", user=cfg.get("USER") or None, password=cfg.get("PASSWORD") or None,
-                           host=cfg.get("HOST") or None, port=cfg.get("PORT") or None, autocommit=True)
-    name = sql.Identifier(cfg["NAME"])
-    with conn:
-        if OWN_DB:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone():
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+OWN_DB = common.environment(DEFAULT_DB)
 
 
 def add_patients(project, programs, count, rng):
@@ -140,30 +114,6 @@ def visible(project, programs, key):
     return (qs if key == "lead" else qs.filter(program=programs[0])).count()
 
 
-def measure(client, views, rounds, rng):
-    """{label: (queries, median_ms)} for each (label, url); rounds interleaved, order shuffled."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    queries, times = {}, {label: [] for label, _ in views}
-    for label, url in views:
-        for _ in range(WARMUP):
-            response = client.get(url)
-            assert response.status_code == 200, f"{url}: HTTP {response.status_code}"
-        with CaptureQueriesContext(connection) as ctx:
-            client.get(url)
-        queries[label] = len(ctx.captured_queries)
-    order = list(views)
-    for _ in range(rounds):
-        rng.shuffle(order)
-        for label, url in order:
-            start = time.perf_counter()
-            response = client.get(url)
-            times[label].append(time.perf_counter() - start)
-            assert response.status_code == 200, f"{url}: HTTP {response.status_code}"
-    return {label: (queries[label], statistics.median(times[label]) * 1000) for label, _ in views}
-
-
 def profile(client, url, requests=20, top=10):
     """cProfile `requests` GETs of url (as the lead at N=10,000): where the server time goes.
     The profiler slows Python code, not PostgreSQL, so SQL looks smaller here than it is."""
@@ -194,7 +144,7 @@ def main():
                         help="at the end, cProfile 20 requests of URL (default /patients/) as the lead")
     args = parser.parse_args()
 
-    prepare_database()
+    common.prepare_database(OWN_DB)
     import django
 
     django.setup()
@@ -229,7 +179,7 @@ def main():
             mid = max(1, -(-visible(project, programs, key) // 50) // 2)
             views = [("/patients/", "/patients/"), ("/patients/?page=mid", f"/patients/?page={mid}"),
                      (f"/patients/?q={SEARCH}", f"/patients/?q={SEARCH}"), ("floor /api/v1/me/", "/api/v1/me/")]
-            result = measure(client, views, args.rounds, rng)
+            result = common.measure(client, views, args.rounds, rng)
             floor_ms = result["floor /api/v1/me/"][1]
             for label, url in views:
                 q, ms = result[label]
@@ -267,7 +217,7 @@ def main():
         "budget": "patient list, 10,000 patients, 50 a page: query count constant in N; "
                   "median server time <= 3x a trivial logged-in view",
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        "postgres": pg_version, "python": sys.version.split()[0], "rounds": args.rounds, "warmup": WARMUP,
+        "postgres": pg_version, "python": sys.version.split()[0], "rounds": args.rounds, "warmup": common.WARMUP,
         "search": SEARCH, "rows": rows, "verdicts": verdicts,
         "pass": query_ok and all(v["pass"] for v in verdicts["time_budget"].values()),
     }, indent=2))
