@@ -156,9 +156,10 @@ def fill_care(patient, clinician, days, rng):
                              body=f"Check-in {i}: how are the readings this week?")
     menu = [(SCRAMBLED, 2, "large"), (TOAST, 2, "slice"), (MILK, 1, "cup"), (SOUP, 1, "serving 1 cup"),
             (BANANA, 118, "g")]
-    for i in range(days):  # a logged meal a day
-        log(patient, clinician, [menu[i % len(menu)], menu[(i + 2) % len(menu)]],
-            meal_type=("breakfast", "lunch", "dinner")[i % 3], at=now - datetime.timedelta(days=i, hours=2))
+    for i in range(min(days, 89)):  # two meals a day, as far back as a meal may be logged (90 days)
+        for n, meal_type in enumerate(("breakfast", "dinner")):
+            log(patient, clinician, [menu[(i + n) % len(menu)], menu[(i + n + 2) % len(menu)]],
+                meal_type=meal_type, at=now - datetime.timedelta(days=i, hours=2 + 10 * n))
     for i in range(max(1, days // 14)):  # a PHQ-9 every two weeks
         at = now - datetime.timedelta(days=14 * i)
         assignment = assessments.assignment_create(

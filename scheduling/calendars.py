@@ -23,8 +23,8 @@ from django.http import Http404
 from django.utils import timezone
 
 from mahalo import access, audit
+from mahalo.recurrence import validate_rrule
 from scheduling.models import Calendar, CalendarEvent, CalendarFeedToken, EventCategory, EventTemplate
-from scheduling.slots import validate_rrule
 
 MAX_OCCURRENCES = 1000
 

@@ -10,6 +10,8 @@ from django.contrib.postgres.fields import DateTimeRangeField, RangeOperators
 from django.db.migrations.operations.base import Operation
 from django.db.models import Func, Q
 
+VISIT_NO_OVERLAP = "visit_no_staff_overlap"
+
 
 class TsTzRange(Func):
     function = "TSTZRANGE"
@@ -18,8 +20,6 @@ class TsTzRange(Func):
 
 def visit_no_overlap() -> ExclusionConstraint:
     """No two live visits of one staff member overlap ([start, end) ranges)."""
-    from scheduling.models import VISIT_NO_OVERLAP
-
     return ExclusionConstraint(
         name=VISIT_NO_OVERLAP,
         expressions=[("staff", RangeOperators.EQUAL), (TsTzRange("starts_at", "ends_at"), RangeOperators.OVERLAPS)],

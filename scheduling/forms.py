@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django import forms
 
+from mahalo import recurrence
 from scheduling import slots
 from scheduling.models import Arrival, EventCategory, Mode, Severity, Visit
 
@@ -118,7 +119,7 @@ class AvailabilityForm(forms.Form):
     repeat = forms.ChoiceField(label="Repeats", choices=[("weekly", "Weekly"), ("biweekly", "Every other week"),
                                                          ("once", "One date only"), ("rule", "Custom rule")],
                                initial="weekly")
-    days = forms.MultipleChoiceField(label="Days", choices=slots.WEEKDAYS, required=False,
+    days = forms.MultipleChoiceField(label="Days", choices=recurrence.WEEKDAYS, required=False,
                                      widget=forms.CheckboxSelectMultiple)
     rrule = forms.CharField(label="RRULE (RFC 5545)", required=False, max_length=300,
                             help_text="For custom rules, e.g. FREQ=MONTHLY;BYDAY=1TU")
@@ -139,9 +140,9 @@ class AvailabilityForm(forms.Form):
         repeat = data.get("repeat")
         try:
             if repeat in ("weekly", "biweekly"):
-                data["rule"] = slots.weekly_rule(data.get("days") or [], 2 if repeat == "biweekly" else 1)
+                data["rule"] = recurrence.weekly_rule(data.get("days") or [], 2 if repeat == "biweekly" else 1)
             elif repeat == "rule":
-                data["rule"] = slots.validate_rrule(data.get("rrule") or "")
+                data["rule"] = recurrence.validate_rrule(data.get("rrule") or "")
             else:
                 data["rule"] = ""
         except ValueError as exc:

@@ -8,12 +8,13 @@ appointment *is* the Visit; its video call *is* the VirtualVisitSession.
 Rows are written only by scheduling/services.py (and telehealth.py for the
 video session), which hold the locks that keep a staff member's visits from
 overlapping. On PostgreSQL the database enforces it too: an exclusion
-constraint added by migration 0002 (see VISIT_NO_OVERLAP below).
+constraint added by migration 0002 (scheduling.db.VISIT_NO_OVERLAP).
 """
 
 from __future__ import annotations
 
 import uuid
+import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -21,6 +22,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
+
+from mahalo.recurrence import describe_rule, validate_rrule
 
 
 class Mode(models.TextChoices):
@@ -90,14 +93,10 @@ class Availability(models.Model):
         return f"{self.staff} {self.describe()}"
 
     def describe(self) -> str:
-        from scheduling.slots import describe_rule
-
         when = describe_rule(self.rrule, self.starts_on) if self.rrule else f"{self.starts_on:%a %b %-d, %Y}"
         return f"{when}, {self.start_time:%H:%M}–{self.end_time:%H:%M}"
 
     def clean(self):
-        from scheduling.slots import validate_rrule
-
         errors = {}
         if self.start_time and self.end_time and self.end_time <= self.start_time:
             errors["end_time"] = "The block must end after it starts."
@@ -343,8 +342,6 @@ class Visit(models.Model):
 
     @property
     def tz(self):
-        import zoneinfo
-
         try:
             return zoneinfo.ZoneInfo(self.timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
@@ -358,7 +355,6 @@ class Visit(models.Model):
 # The database's own guarantee (PostgreSQL): no two live visits of one staff
 # member overlap. Added by migration 0002 with btree_gist; SQLite has no
 # exclusion constraints, so there the services' locking is the guarantee.
-VISIT_NO_OVERLAP = "visit_no_staff_overlap"
 
 
 class VirtualVisitSession(models.Model):

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from mahalo import recurrence
 from scheduling import services, slots
 from scheduling.models import Availability, Slot
 from scheduling.tests.factories import AvailabilityFactory, book, staff
@@ -111,4 +112,4 @@ def test_past_slots_are_never_offered(world):
                                   "DTSTART:20260101T000000\nRRULE:FREQ=DAILY", ""])
 def test_bad_rules_are_refused(rule):
     with pytest.raises(ValueError):
-        slots.validate_rrule(rule)
+        recurrence.validate_rrule(rule)
