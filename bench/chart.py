@@ -114,6 +114,7 @@ def fill_care(patient, clinician, days, rng):
     from clinical.tests.factories import (
         AlertFactory,
         BloodTestFactory,
+        ClinicalRuleFactory,
         LabOrderFactory,
         RecommendationFactory,
         RpmEpisodeFactory,
@@ -127,9 +128,10 @@ def fill_care(patient, clinician, days, rng):
 
     now = timezone.now()
     weeks = max(1, days // 7)
-    for i in range(weeks):  # one alert a week, all but the last two resolved
+    rules = [ClinicalRuleFactory(project=patient.project, code=f"bench_{patient.pk.hex[:6]}_{n}") for n in range(3)]
+    for i in range(weeks):  # one alert a week, all but the last two resolved (one open alert per rule)
         at = now - datetime.timedelta(days=7 * i)
-        alert = AlertFactory(patient=patient)
+        alert = AlertFactory(patient=patient, rule=rules[min(i, 2)])
         Alert.objects.filter(pk=alert.pk).update(created_at=at, last_triggered_at=at)
         if i > 1:
             Alert.objects.filter(pk=alert.pk).update(status=Alert.Status.RESOLVED, closed_at=at)
