@@ -68,7 +68,9 @@ from clinical import rules as rule_engine
 from clinical.models import Alert, ClinicalRule, RuleExecution, Severity
 from clinical.triggers import queue_evaluation  # noqa: F401 - re-exported: run a patient's rules on commit
 from mahalo import access, audit, config
-from mahalo.models import Role, StaffMember
+from mahalo.models import Role, StaffMember, User
+from messaging.notify import notify
+from patients.models import CareTeamLink
 
 logger = logging.getLogger(__name__)
 
@@ -120,8 +122,6 @@ def applicable_rules(patient) -> list[ClinicalRule]:
 # --- People --------------------------------------------------------------------------
 
 def care_team_users(patient) -> list:
-    from patients.models import CareTeamLink
-
     links = (CareTeamLink.objects.filter(patient=patient, status=CareTeamLink.Status.ACTIVE, staff__is_active=True,
                                          staff__user__is_active=True)
              .select_related("staff__user").order_by("activated_at", "created_at"))
@@ -147,8 +147,6 @@ def recipients_for(patient) -> list:
 def default_assignee(rule: ClinicalRule, patient):
     """assign_task: params["assignee"] (a user's email or id, who must be able to
     see the patient), else the first active care-team member."""
-    from mahalo.models import User
-
     wanted = (rule.params or {}).get("assignee")
     if wanted:
         user = User.objects.filter(Q(email__iexact=str(wanted)) | Q(pk=_as_uuid(wanted)), is_active=True).first()
@@ -376,8 +374,6 @@ def _reopen(alert: Alert, now) -> None:
 
 
 def _notify_worsened(alert: Alert, patient) -> None:
-    from messaging.notify import notify
-
     people = [u for u in (alert.assignee, alert.acknowledged_by) if u is not None
               and access.can(u, "clinical", "read", patient)]
     recipients = list({u.pk: u for u in [*people, *recipients_for(patient)]}.values())
@@ -406,8 +402,6 @@ def _bump(alert: Alert, rule, result, now) -> Alert:
 
 
 def _notify_new(alert: Alert, patient) -> None:
-    from messaging.notify import notify
-
     notify(event_type="alert_created", recipients=recipients_for(patient),
            context={"patient_name": patient.full_name, "alert": alert.title, "severity": alert.get_severity_display()},
            key=f"alert:{alert.pk}", patient=patient, urgent=alert.severity == Severity.CRITICAL,
@@ -539,8 +533,6 @@ def escalate_due(now: datetime | None = None) -> int:
     """Notify the program's leads of every active (unacknowledged), unsnoozed critical
     alert older than the program's escalation time (counted from its last worsening,
     if any). Once per alert and episode."""
-    from messaging.notify import notify
-
     now = now or timezone.now()
     candidates = (Alert.objects.filter(status=Alert.Status.ACTIVE, severity=Severity.CRITICAL,
                                        escalated_at__isnull=True)

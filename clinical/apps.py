@@ -8,7 +8,7 @@ class ClinicalConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_save
 
-        from clinical import triggers
+        from clinical import tasks, triggers  # noqa: F401 - tasks: registers them (triggers queues by name)
         from clinical.ingest import data_ingested
 
         # Rules run after every ingest and for every new program's defaults (clinical/triggers.py).

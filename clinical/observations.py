@@ -40,11 +40,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinical import classify, units
+from clinical import alerting, classify, units
 from clinical.ingest import Reading, data_ingested, store
+from clinical.interpret import interpret
 from clinical.metrics import METRICS
-from clinical.models import Interpretation, Observation, Source
-from mahalo import audit
+from clinical.models import Interpretation, Observation, Severity, Source
+from mahalo import audit, config
+from messaging.models import Notification
+from messaging.notify import notify
 
 # What people enter by hand. Height lives on the patient record (it feeds BMI); BMI is
 # computed, never typed; the rest come from devices.
@@ -180,8 +183,6 @@ def _rule_reads(rule, metric: str) -> bool:
 
 def _alert_told(alert) -> bool:
     """Did anyone get a (not opted-out) notification about this alert?"""
-    from messaging.models import Notification
-
     return (Notification.objects.filter(patient_id=alert.patient_id, event_type="alert_created",
                                         link=f"/alerts/{alert.pk}/")
             .exclude(status=Notification.Status.SKIPPED).exists())
@@ -190,11 +191,6 @@ def _alert_told(alert) -> bool:
 def tell_care_team(observation: Observation, *, patient) -> dict:
     """Make sure the care team hears about a critical reading a person entered; record how
     in details["safety"] and return it. Idempotent (notification keys)."""
-    from clinical import alerting
-    from clinical.models import Severity
-    from messaging.models import Notification
-    from messaging.notify import notify
-
     oid = str(observation.pk)
     rules = [r for r in alerting.applicable_rules(patient) if _rule_reads(r, observation.metric)]
     safety: dict = {"told": False, "how": "not_reached", "alert": None}
@@ -236,8 +232,6 @@ def crisis_guidance(obs: Observation, *, audience: str = "patient") -> dict | No
     """What to show (page) and return (API) for a critical reading; None otherwise.
     The same fields for the portal, the app and the chart ("staff" words the care-team
     line for a clinician)."""
-    from mahalo import config
-
     if obs.interpretation != Interpretation.CRITICAL or entered_in_error(obs):
         return None
     program = obs.patient.program if obs.patient_id and obs.patient.program_id else None
@@ -273,8 +267,6 @@ def crisis_guidance(obs: Observation, *, audience: str = "patient") -> dict | No
 
 
 def _store(patient, metric, value, value2, effective_at, *, context, details, actor, source, request, via):
-    from clinical.interpret import interpret
-
     with transaction.atomic():
         existing = (Observation.objects.select_for_update()
                     .filter(patient=patient, source=source, metric=metric, effective_at=effective_at).first())

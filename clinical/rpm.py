@@ -63,6 +63,7 @@ from django.utils import timezone
 
 from clinical.models import Observation, RpmEpisode, Source, TimeEntry
 from mahalo import access, audit
+from patients.models import Patient
 
 PERIOD_DAYS = 30
 # Entered by a person, not transmitted by a device: never counts toward device days.
@@ -477,8 +478,6 @@ def _check_day(day: date, tz: ZoneInfo, field_name: str) -> None:
 def episode_start(*, patient, started_on: date, actor, request=None) -> RpmEpisode:
     """Open an RPM episode. Episodes of one patient never overlap (their periods
     would bill the same days twice)."""
-    from patients.models import Patient
-
     _check_day(started_on, patient.tz, "started_on")
     # Serialize starts for this patient so two clicks can't open two episodes.
     Patient.objects.select_for_update().filter(pk=patient.pk).first()

@@ -2,6 +2,9 @@
 
 from celery import shared_task
 
+from clinical import alerting
+from patients.models import Patient
+
 EVALUATE_CHUNK = 200
 
 
@@ -9,9 +12,6 @@ EVALUATE_CHUNK = 200
 def evaluate_patient(patient_id: str) -> int:
     """Run the rules for one patient (after an ingest, a manual entry, or nightly).
     Idempotent: a re-run updates the open alerts instead of adding any."""
-    from clinical import alerting
-    from patients.models import Patient
-
     patient = Patient.objects.select_related("program", "project").filter(pk=patient_id).first()
     if patient is None:
         return 0
@@ -27,8 +27,6 @@ def evaluate_patients(patient_ids: list[str]) -> int:
 def evaluate_all() -> int:
     """Beat (nightly): every active patient of every active program, in chunks of
     EVALUATE_CHUNK ids per task so one slow patient doesn't hold up the rest."""
-    from patients.models import Patient
-
     ids = (Patient.objects.filter(status=Patient.Status.ACTIVE, program__is_active=True, project__is_active=True)
            .order_by("pk").values_list("pk", flat=True))
     chunk, queued = [], 0
@@ -47,6 +45,4 @@ def evaluate_all() -> int:
 @shared_task(name="clinical.escalate_alerts")
 def escalate_alerts() -> int:
     """Beat (every 5 minutes): unacknowledged critical alerts past their time go to the leads."""
-    from clinical import alerting
-
     return alerting.escalate_due()

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import logging
 
+from celery import current_app
 from django.db import transaction
+
+from clinical.default_rules import ensure_default_rules
 
 logger = logging.getLogger(__name__)
 
@@ -21,10 +24,10 @@ def queue_evaluation(patient_id) -> None:
 
 
 def _queue(patient_id: str) -> None:
-    from clinical.tasks import evaluate_patient
-
     try:
-        evaluate_patient.apply_async(args=[patient_id], retry=False)
+        # By name: clinical.tasks imports alerting, which imports this module (the task is
+        # registered when ClinicalConfig.ready() imports clinical.tasks).
+        current_app.tasks["clinical.evaluate_patient"].apply_async(args=[patient_id], retry=False)
     except Exception:  # noqa: BLE001 - never fail the ingest that triggered us
         logger.warning("Couldn't run or queue rule evaluation for patient %s; the nightly run will",
                        patient_id, exc_info=True)
@@ -38,6 +41,4 @@ def on_data_ingested(sender, patient_id, **kwargs) -> None:
 def on_program_saved(sender, instance, created, raw=False, **kwargs) -> None:
     """A new program starts with the default rule set."""
     if created and not raw:
-        from clinical.default_rules import ensure_default_rules
-
         transaction.on_commit(lambda: ensure_default_rules(instance))
