@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from dateutil.rrule import rrulestr
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Q, prefetch_related_objects
 from django.utils import timezone
 
 from assessments import fhir, instruments, scoring
@@ -710,11 +710,16 @@ def expire_and_remind(*, now: dt.datetime | None = None) -> dict:
 
 # --- What the chart shows ------------------------------------------------------------------------------
 
-def history(patient) -> list[dict]:
-    """Per instrument: its responses newest first, each with the change since the previous one
-    (significant when at least the instrument's `significant_change`)."""
+HISTORY_ROWS = 12
+
+
+def history(patient, rows: int = HISTORY_ROWS) -> list[dict]:
+    """Per instrument: its latest `rows` responses newest first (and how many there are), each
+    with the change since the previous one (significant when at least the instrument's
+    `significant_change`). Answers are read for the shown rows only: two years of fortnightly
+    PHQ-9s are 470 answers the tab would otherwise load and render on every visit."""
     responses = list(Response.objects.filter(patient=patient).select_related("questionnaire", "entered_by")
-                     .prefetch_related("answers__question").order_by("submitted_at"))
+                     .order_by("submitted_at"))
     by_code: dict[str, dict] = {}
     for r in responses:
         entry = by_code.setdefault(r.questionnaire.code, {"name": r.questionnaire.name, "code": r.questionnaire.code,
@@ -731,9 +736,11 @@ def history(patient) -> list[dict]:
     out = []
     for entry in by_code.values():
         entry["rows"].reverse()
+        entry["count"], entry["rows"] = len(entry["rows"]), entry["rows"][:rows]
         entry["latest"] = entry["rows"][0]
         entry["bands"] = (entry["scoring"] or {}).get("bands") or []
         out.append(entry)
+    prefetch_related_objects([row["response"] for e in out for row in e["rows"]], "answers__question")
     return sorted(out, key=lambda e: e["name"])
 
 

@@ -157,6 +157,17 @@ class BloodTest(models.Model):
     def color(self) -> str:
         return {True: "green", False: "red", None: ""}[self.in_range]
 
+    @property
+    def range_status(self) -> tuple[str, str, str]:
+        """(css suffix, mark, words) of the result against its reference range, for the labs tab."""
+        if self.in_range is None:
+            return "none", "", "No reference range"
+        if self.in_range:
+            return "green", "✓", "In range"
+        side = " (high)" if self.reference_high is not None and self.value > self.reference_high else \
+            " (low)" if self.reference_low is not None and self.value < self.reference_low else ""
+        return "red", "!", f"Out of range{side}"
+
 
 # --- Rules and alerts (ClinicalRule, RuleExecution, Alert 003; Alerts 004) ---------
 

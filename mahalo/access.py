@@ -192,7 +192,15 @@ def can(user, resource: str, action: str, obj: Model | None = None) -> bool:
 
     patient = obj if isinstance(obj, Patient) else getattr(obj, "patient", None)
     if patient is not None:
-        return patients_for(user, action, resource).filter(pk=patient.pk).exists()
+        # The scope of patients_for() is the same for every resource and action (the role's
+        # permission, checked above, is what differs), so a patient found in scope once in this
+        # request (cached on the user, like the role) needs no second query.
+        if patient.pk in _in_scope(user):
+            return True
+        found = patients_for(user, action, resource).filter(pk=patient.pk).exists()
+        if found:
+            _in_scope(user).add(patient.pk)
+        return found
     project_id = getattr(obj, "project_id", None)
     if project_id is None and isinstance(obj, Project):
         project_id = obj.pk
@@ -208,7 +216,15 @@ def get_patient_for(user, patient_id, action: str = "read", resource: str = "pat
     )
     if patient is None:
         raise Http404("No such patient.")
+    _in_scope(user).add(patient.pk)
     return patient
+
+
+def _in_scope(user) -> set:
+    """Ids of patients the gate found in this user's scope during this request."""
+    if not hasattr(user, "_gate_in_scope"):
+        user._gate_in_scope = set()
+    return user._gate_in_scope
 
 
 def patient_for_request(request, patient_id, action: str = "read", resource: str = "patients") -> Patient:

@@ -65,3 +65,10 @@ def flag_enabled(project: Project | None, name: str) -> bool:
     if project is None:
         return False
     return FeatureFlag.objects.filter(project=project, name=name, enabled=True).exists()
+
+
+def flags_enabled(project: Project | None) -> frozenset[str]:
+    """Every feature flag switched on for the tenant, in one query (a shell listing many pages)."""
+    if project is None:
+        return frozenset()
+    return frozenset(FeatureFlag.objects.filter(project=project, enabled=True).values_list("name", flat=True))
