@@ -57,3 +57,18 @@ def book(patient, staff_user, starts_at=None, minutes=30, *, mode=Mode.IN_PERSON
 def slot_key(staff_user, start: datetime) -> str:
     """What the slot pickers post for a slot (scheduling.slots.OpenSlot.key)."""
     return f"{staff(staff_user).pk}|{start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def call_thread(patient, staff_user):
+    """The patient's conversation with `staff_user` (where calls start)."""
+    from messaging.tests.factories import default_thread
+
+    return default_thread(patient, staff_user)
+
+
+def start_call(patient, staff_user, *, scheduled_for=None, now=None):
+    """A call from the pair's thread through the one writer: ringing, or scheduled with `scheduled_for`."""
+    from scheduling import calls
+
+    return calls.call_start(thread=call_thread(patient, staff_user), actor=staff_user, scheduled_for=scheduled_for,
+                            now=now)
