@@ -4,12 +4,13 @@ API under /api/v1/."""
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from scheduling.api import VisitRequestViewSet, VisitViewSet, slot_search
+from scheduling.api import CallViewSet, VisitRequestViewSet, VisitViewSet, slot_search
 from scheduling.views import availability, calls, feeds, portal, requests, schedule, visits
 
 router = SimpleRouter()
 router.register("scheduling/visits", VisitViewSet, basename="scheduling-visit")
 router.register("scheduling/visit-requests", VisitRequestViewSet, basename="scheduling-visit-request")
+router.register("scheduling/calls", CallViewSet, basename="scheduling-call")
 
 api_patterns = [
     path("scheduling/slots/", slot_search, name="api_scheduling_slots"),
