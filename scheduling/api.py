@@ -15,7 +15,7 @@
     POST /api/v1/scheduling/visit-requests/<id>/triage/             {severity, note} (staff)
     POST /api/v1/scheduling/visit-requests/<id>/propose/            {staff, starts_at} (staff)
     GET  /api/v1/scheduling/calls/?thread=&status=                   video calls from threads (a patient: their own)
-    POST /api/v1/scheduling/calls/                                  {thread, [scheduled_for]} start now or schedule (staff)
+    POST /api/v1/scheduling/calls/                                  {thread, [scheduled_for]} call now or later
     GET  /api/v1/scheduling/calls/<id>/
     POST /api/v1/scheduling/calls/<id>/join/                        → {"url"} (the two participants only)
     POST /api/v1/scheduling/calls/<id>/ring|cancel|end/             (ring, cancel: the caller; end: either side)

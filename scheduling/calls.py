@@ -264,8 +264,8 @@ def sweep_unanswered(now: datetime | None = None) -> int:
 # --- Helpers ------------------------------------------------------------------------------
 
 def _locked(call: Call) -> Call:
-    return (Call.objects.select_for_update(of=("self",)).select_related("thread__program", "patient__user", "started_by")
-            .get(pk=call.pk))
+    return (Call.objects.select_for_update(of=("self",))
+            .select_related("thread__program", "patient__user", "started_by").get(pk=call.pk))
 
 
 def _tell_patient(call: Call, event: str, context: dict, *, key: str, urgent: bool = False) -> None:
