@@ -153,7 +153,10 @@ def call_act(request: HttpRequest, call_id, action: str) -> HttpResponse:
         except telehealth.TelehealthError:
             messages.error(request, UNREACHABLE)
             return redirect(back)
-        return redirect(url)
+        response = render(request, "scheduling/call_joining.html", {"room_url": url})
+        response["Cache-Control"] = "no-store"  # the link may carry the participant's token
+        response["Referrer-Policy"] = "no-referrer"
+        return response
     service = {"ring": calls.call_ring, "cancel": calls.call_cancel, "end": calls.call_end}[action]
     try:
         call = service(call=call, **({"actor": request.user} if action == "ring" else {"user": request.user}),
