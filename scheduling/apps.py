@@ -24,6 +24,10 @@ class SchedulingConfig(AppConfig):
         shell.register_tab(shell.Tab("visits", "Visits", 30, "patient_visits", "patients/tab_visits.html"))
         shell.register_overview(shell.Header("next_visit", "scheduling/_overview_visit.html",
                                              chart.next_visit_context, order=20))
+        from mahalo.signals import demo_seeded
+        from scheduling import demo
+
+        demo_seeded.connect(demo.on_demo_seeded_calls, dispatch_uid="scheduling.demo_calls")
         # The video-call panel on every thread page (staff and portal).
         panels.register_thread_panel(panels.ThreadPanel("calls", "scheduling/_call_panel.html", _call_panel,
                                                         order=10))

@@ -253,3 +253,29 @@ def test_visit_sessions_keep_working_and_name_who_started_them(world):
     session = telehealth.session_for(visit)
     assert session.started_by == world.clinician and session.thread is None
     assert session.scheduled_for == visit.starts_at
+
+
+def test_calls_on_the_chart_timeline(world, client):
+    answered = start_call(world.me, world.clinician)
+    calls.call_join(call=answered, user=world.patient_user)
+    answered.refresh_from_db()
+    calls.call_end(call=answered, user=world.clinician, now=answered.started_at + timedelta(minutes=7))
+    client.force_login(world.clinician)
+    page = client.get(reverse("patient_timeline", args=[world.me.pk])).content.decode()
+    assert "Video call ended after 7 min 00 s" in page
+    client.force_login(world.other_clinician)
+    assert client.get(reverse("patient_timeline", args=[world.me.pk])).status_code == 404
+
+
+def test_demo_calls_are_seeded_once(world):
+    from mahalo.models import User
+    from scheduling.demo import on_demo_seeded_calls
+
+    User.objects.create_superuser(email="admin@demo.mahalo.health", password="x")
+    for _ in range(2):
+        on_demo_seeded_calls(None, demo=world.project, kai=world.me, cardio=world.clinician)
+    rows = VirtualVisitSession.objects.filter(thread__patient=world.me)
+    assert sorted(rows.values_list("call_status", flat=True)) == ["ended", "missed", "scheduled"]
+    assert rows.get(call_status="ended").duration == timedelta(minutes=14)
+    member = world.clinician.staff
+    assert member.is_verified and "simulated" in member.verification_note

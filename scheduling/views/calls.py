@@ -52,9 +52,10 @@ def panel_context(request, thread) -> dict | None:
         call.side = calls.side_of(user, call)
     past = [c for c in calls.recent_calls(thread) if not c.is_live][:3]
     why_not = calls.may_call(user, thread) if is_staff else ""
+    busy = any(c.call_status in (calls.S.RINGING, calls.S.ACTIVE) for c in live)
     tz = thread.patient.tz
     return {"thread": thread, "live": live, "past": past, "is_staff": is_staff, "why_not": why_not,
-            "can_call": is_staff and not why_not, "tz": tz, "today": timezone.localdate(timezone=tz),
+            "can_call": is_staff and not why_not and not busy, "tz": tz, "today": timezone.localdate(timezone=tz),
             "poll_url": reverse("call_thread_panel", args=[thread.pk]),
             "ringing": any(c.call_status == calls.S.RINGING for c in live)}
 
