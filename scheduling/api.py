@@ -430,7 +430,8 @@ def slot_search(request):
     tz = programs[0].tz
     first = _date(p.get("from"), "from") or now.astimezone(tz).date()
     start = datetime.combine(first, time.min).replace(tzinfo=tz)
-    staff = services.bookable_staff(patient) if patient is not None else None
+    by_patient = patient is not None and patient is own and not access.is_staff_user(request.user)
+    staff = services.bookable_staff(patient, by_patient=by_patient) if patient is not None else None
     if p.get("staff"):
         wanted = _uuid(p["staff"])
         staff = [s for s in (staff or StaffMember.objects.filter(project=access.project_of(request.user)))

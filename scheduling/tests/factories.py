@@ -37,8 +37,15 @@ class SlotFactory(factory.django.DjangoModelFactory):
     status = Slot.Status.FREE
 
 
-def set_policy(program, policy: str) -> None:
+def set_policy(program, policy: str, *, verify_staff: bool = True) -> None:
+    """The program's portal booking policy. Self-booking offers only verified clinicians (issue 19),
+    so by default the program's staff are marked verified here (as an admin would)."""
     ProgramSetting.objects.update_or_create(program=program, key=services.POLICY_KEY, defaults={"value": policy})
+    if policy == "self_book" and verify_staff:
+        from mahalo.models import StaffMember
+
+        StaffMember.objects.filter(assignments__program=program).update(
+            is_verified=True, license_number="TEST-LICENCE", verification_note="test fixture")
 
 
 def future(days: int = 3, hour: int = 10, minute: int = 0, tz=None) -> datetime:
