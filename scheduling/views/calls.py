@@ -23,6 +23,7 @@ from messaging import threads
 from patients.shell import portal_page
 from scheduling import calls, telehealth
 from scheduling.models import VirtualVisitSession
+from scheduling.views.common import room_page
 
 UNREACHABLE = "The video service isn't answering. Try again in a minute."
 
@@ -154,10 +155,7 @@ def call_act(request: HttpRequest, call_id, action: str) -> HttpResponse:
         except telehealth.TelehealthError:
             messages.error(request, UNREACHABLE)
             return redirect(back)
-        response = render(request, "scheduling/call_joining.html", {"room_url": url})
-        response["Cache-Control"] = "no-store"  # the link may carry the participant's token
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        return room_page(request, url)
     service = {"ring": calls.call_ring, "cancel": calls.call_cancel, "end": calls.call_end}[action]
     try:
         call = service(call=call, **({"actor": request.user} if action == "ring" else {"user": request.user}),
