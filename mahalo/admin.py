@@ -232,12 +232,55 @@ class ProgramAssignmentInline(GatedInline):
 
 @admin.register(StaffMember)
 class StaffMemberAdmin(GatedAdmin):
-    list_display = ["user", "project", "role", "title", "telehealth_enabled", "is_active"]
-    list_filter = [("project", admin.RelatedOnlyFieldListFilter), "role__scope", "is_active", "telehealth_enabled"]
+    list_display = ["user", "project", "role", "title", "license_number", "is_verified", "telehealth_enabled",
+                    "is_active"]
+    list_filter = [("project", admin.RelatedOnlyFieldListFilter), "role__scope", "is_active", "telehealth_enabled",
+                   "is_verified"]
     search_fields = ["user__email", "user__full_name", "license_number"]
     list_select_related = ["user", "project", "role"]
     raw_id_fields = ["user"]
     inlines = [ProgramAssignmentInline]
+    # Verification is set only by the actions below (who and when are recorded), never typed in.
+    readonly_fields = ["is_verified", "verified_at", "verified_by"]
+    actions = ["verify_credentials", "withdraw_verification"]
+
+    def save_model(self, request, obj, form, change):
+        # New credentials haven't been checked: a changed licence or certification clears the badge.
+        if change and obj.is_verified and {"license_number", "certifications"} & set(form.changed_data):
+            from mahalo.services import staff_unverify
+
+            super().save_model(request, obj, form, change)
+            staff_unverify(staff=obj, actor=request.user, reason="credentials changed", request=request)
+            self.message_user(request, "Credentials changed: verify them again.", level="warning")
+            return
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Verify licence and certification (uses each profile's verification note)")
+    def verify_credentials(self, request, queryset):
+        from django.core.exceptions import PermissionDenied, ValidationError
+
+        from mahalo.services import staff_verify
+
+        done = 0
+        for staff in queryset.select_related("user", "project"):
+            try:
+                staff_verify(staff=staff, actor=request.user, note=staff.verification_note, request=request)
+                done += 1
+            except (ValidationError, PermissionDenied) as exc:
+                detail = "; ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+                self.message_user(request, f"{staff.user}: {detail}", level="error")
+        if done:
+            self.message_user(request, f"Verified {done} clinician(s).")
+
+    @admin.action(description="Withdraw verification")
+    def withdraw_verification(self, request, queryset):
+        from mahalo.services import staff_unverify
+
+        if not access.can(request.user, "settings", "update"):
+            self.message_user(request, "Your role can't change verifications.", level="error")
+            return
+        for staff in queryset:
+            staff_unverify(staff=staff, actor=request.user, reason="withdrawn by an administrator", request=request)
 
 
 @admin.register(ProgramAssignment)

@@ -156,6 +156,14 @@ class StaffMember(models.Model):
     title = models.CharField(max_length=100, blank=True, help_text="e.g. RN, MD, RD")
     specialties = models.JSONField(default=list, blank=True)
     license_number = models.CharField(max_length=60, blank=True)
+    # Seed 001's doctor profile: certification(s), e.g. ["ABIM Cardiovascular Disease", "ACLS"].
+    certifications = models.JSONField(default=list, blank=True)
+    # Set only by an admin with settings:update (mahalo.staff_profiles.verify), never by the clinician;
+    # patients see "verified" on care-team cards. Editing the licence or certifications clears it.
+    is_verified = models.BooleanField(default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    verification_note = models.TextField(blank=True, help_text="Evidence checked, e.g. state board lookup")
     telehealth_enabled = models.BooleanField(default=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -37,3 +37,40 @@ def project_ensure_default_roles(*, project: Project) -> dict[str, Role]:
         )
         roles[name] = role
     return roles
+
+
+# --- Clinician verification (issue 19; seed 001's doctor profiles) --------------------------------
+
+def staff_verify(*, staff, actor, note: str, request=None):
+    """An admin with settings:update records that they checked the licence and certification(s)."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.utils import timezone
+
+    from mahalo import access, audit
+
+    if not access.can(actor, "settings", "update") or (
+            not actor.is_superuser and getattr(access.project_of(actor), "pk", None) != staff.project_id):
+        raise PermissionDenied("Only an administrator of this clinic can verify its clinicians.")
+    note = (note or "").strip()
+    if not note:
+        raise ValidationError({"verification_note": "Say what evidence you checked (e.g. the state board lookup)."})
+    if not staff.license_number.strip():
+        raise ValidationError({"license_number": "Record the licence number before verifying."})
+    staff.is_verified, staff.verified_at, staff.verified_by, staff.verification_note = True, timezone.now(), actor, note
+    staff.save(update_fields=["is_verified", "verified_at", "verified_by", "verification_note"])
+    audit.record(request=request, actor=actor, action="update", resource="settings", project=staff.project,
+                 object_id=staff.pk, metadata={"what": "staff_verified", "license": staff.license_number,
+                                               "certifications": staff.certifications, "note": note[:500]})
+    return staff
+
+
+def staff_unverify(*, staff, actor, reason: str, request=None):
+    """Withdraw a verification (licence lapsed, or the credentials changed)."""
+    from mahalo import audit
+
+    if staff.is_verified:
+        staff.is_verified, staff.verified_at, staff.verified_by = False, None, None
+        staff.save(update_fields=["is_verified", "verified_at", "verified_by"])
+        audit.record(request=request, actor=actor, action="update", resource="settings", project=staff.project,
+                     object_id=staff.pk, metadata={"what": "staff_unverified", "reason": reason[:300]})
+    return staff

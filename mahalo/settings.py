@@ -138,6 +138,7 @@ CELERY_BEAT_SCHEDULE = {
     "messaging-sweep-outbox": {"task": "messaging.sweep_outbox", "schedule": 60.0},
     "scheduling-release-expired-holds": {"task": "scheduling.release_expired_holds", "schedule": 60.0},
     "scheduling-send-visit-reminders": {"task": "scheduling.send_visit_reminders", "schedule": 300.0},
+    "scheduling-sweep-unanswered-calls": {"task": "scheduling.sweep_unanswered_calls", "schedule": 60.0},
     "wearables-schedule-syncs": {"task": "wearables.schedule_syncs", "schedule": 300.0},
     "wearables-sweep-stale-syncs": {"task": "wearables.sweep_stale_syncs", "schedule": 600.0},
     "wearables-sweep-webhook-events": {"task": "wearables.sweep_webhook_events", "schedule": 120.0},
@@ -266,6 +267,10 @@ DAILY_API_BASE = env.str("DAILY_API_BASE", default="https://api.daily.co/v1")
 # Join links work from this many minutes before a visit until this many after it ends.
 TELEHEALTH_JOIN_EARLY_MINUTES = env.int("TELEHEALTH_JOIN_EARLY_MINUTES", default=15)
 TELEHEALTH_JOIN_LATE_MINUTES = env.int("TELEHEALTH_JOIN_LATE_MINUTES", default=30)
+# Calls from a thread: an unanswered ring becomes "missed" after this (program setting
+# telehealth_ring_timeout_seconds overrides); a room lasts at most this long.
+TELEHEALTH_RING_TIMEOUT_SECONDS = env.int("TELEHEALTH_RING_TIMEOUT_SECONDS", default=60)
+TELEHEALTH_CALL_MAX_MINUTES = env.int("TELEHEALTH_CALL_MAX_MINUTES", default=120)
 
 # --- I18N / time ------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -23,6 +23,10 @@ EVENT_TYPES = [
     ("food_log_reminder", "Food log reminder"),
     ("device_reconsent", "Wearable needs re-connecting"),
     ("care_team_request", "Care-team request"),
+    ("call_ringing", "Incoming video call"),
+    ("call_scheduled", "Video call scheduled"),
+    ("call_missed", "Missed video call"),
+    ("call_cancelled", "Video call cancelled"),
 ]
 SAFETY_CRITICAL_EVENTS = frozenset({"alert_created"})
 CHANNELS = [("in_app", "In the app"), ("email", "Email"), ("push", "Web push"), ("sms", "Text message")]

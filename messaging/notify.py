@@ -64,6 +64,14 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "food_log_reminder": ("Food log reminder", "Don't forget to log your meals today."),
     "device_reconsent": ("Reconnect your device", "Your wearable{% if device %} ({{ device }}){% endif %} "
                                                   "needs to be reconnected to keep sharing data."),
+    "call_ringing": ("Incoming video call", "{% if caller %}{{ caller }} is{% else %}Your care team is{% endif %} "
+                                            "calling you now. Open the portal to join the video call."),
+    "call_scheduled": ("Video call scheduled", "{% if caller %}{{ caller }}{% else %}Your care team{% endif %} "
+                                               "scheduled a video call{% if when %} for {{ when }}{% endif %}."),
+    "call_missed": ("Missed video call", "{% if patient_name %}{{ patient_name }} didn't{% else %}Nobody{% endif %}"
+                                         " answer{% if not patient_name %}ed{% endif %} the video call."),
+    "call_cancelled": ("Video call cancelled", "{% if caller %}{{ caller }}{% else %}Your care team{% endif %} "
+                                               "cancelled the video call."),
     "care_team_request": ("Care-team request", "There is a new care-team request{% if patient_name %} from "
                                                "{{ patient_name }}{% endif %}."),
 }

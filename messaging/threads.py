@@ -150,6 +150,21 @@ def message_send(*, thread: Thread, sender, body: str, files=(), request=None) -
     return message
 
 
+@transaction.atomic
+def system_post(*, thread: Thread, body: str, now=None) -> Message:
+    """A line the system writes into a thread (a call started, missed, ended): no sender and no
+    notification of its own (the event that caused it notifies). Callers post once per event
+    (the call's status change under a row lock decides that)."""
+    now = now or timezone.now()
+    body = body.strip()[:1000]
+    message = Message.objects.create(thread=thread, sender=None, sender_role="system", kind=Message.Kind.SYSTEM,
+                                     body=body, created_at=now)
+    Thread.objects.filter(pk=thread.pk).update(last_message_at=now)
+    thread.last_message_at = now
+    forget_unread(list(ThreadParticipant.objects.filter(thread=thread).values_list("user_id", flat=True)))
+    return message
+
+
 def read_by_others(message: Message) -> bool:
     """Has anyone other than the author read this message?"""
     receipts = MessageReceipt.objects.filter(message=message, read_at__isnull=False).exclude(user_id=message.sender_id)

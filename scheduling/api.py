@@ -14,6 +14,11 @@
     POST /api/v1/scheduling/visit-requests/<id>/confirm|decline|cancel/   (the patient, or staff)
     POST /api/v1/scheduling/visit-requests/<id>/triage/             {severity, note} (staff)
     POST /api/v1/scheduling/visit-requests/<id>/propose/            {staff, starts_at} (staff)
+    GET  /api/v1/scheduling/calls/?thread=&status=                   video calls from threads (a patient: their own)
+    POST /api/v1/scheduling/calls/                                  {thread, [scheduled_for]} call now or later
+    GET  /api/v1/scheduling/calls/<id>/
+    POST /api/v1/scheduling/calls/<id>/join/                        → {"url"} (the two participants only)
+    POST /api/v1/scheduling/calls/<id>/ring|cancel|end/             (ring, cancel: the caller; end: either side)
 
 Routes live in scheduling/urls.py (under /api/v1/).
 """
@@ -34,8 +39,8 @@ from rest_framework.response import Response
 from mahalo import access, audit
 from mahalo.api import GatedViewSet
 from mahalo.models import StaffMember
-from scheduling import services, slots, telehealth
-from scheduling.models import Arrival, Mode, Severity, Visit, VisitRequest
+from scheduling import calls, services, slots, telehealth
+from scheduling.models import Arrival, Mode, Severity, VirtualVisitSession, Visit, VisitRequest
 
 
 class VisitSerializer(serializers.ModelSerializer):
@@ -425,7 +430,8 @@ def slot_search(request):
     tz = programs[0].tz
     first = _date(p.get("from"), "from") or now.astimezone(tz).date()
     start = datetime.combine(first, time.min).replace(tzinfo=tz)
-    staff = services.bookable_staff(patient) if patient is not None else None
+    by_patient = patient is not None and patient is own and not access.is_staff_user(request.user)
+    staff = services.bookable_staff(patient, by_patient=by_patient) if patient is not None else None
     if p.get("staff"):
         wanted = _uuid(p["staff"])
         staff = [s for s in (staff or StaffMember.objects.filter(project=access.project_of(request.user)))
@@ -444,3 +450,110 @@ def _uuid(value):
         return uuid.UUID(str(value))
     except ValueError:
         raise ValidationError({"id": "Not an id."}) from None
+
+
+# --- Video calls from a thread (scheduling/calls.py) --------------------------------------------
+
+class CallSerializer(serializers.ModelSerializer):
+    started_by_name = serializers.CharField(source="started_by.get_full_name", read_only=True, default="")
+    status = serializers.CharField(source="call_status", read_only=True)
+    failure_reason = serializers.CharField(source="last_error", read_only=True)
+    duration_seconds = serializers.SerializerMethodField()
+
+    class Meta:
+        model = VirtualVisitSession
+        fields = ["id", "patient", "thread", "provider", "room_name", "started_by", "started_by_name", "status",
+                  "scheduled_for", "ring_deadline", "started_at", "ended_at", "duration_seconds",
+                  "recording_enabled", "failure_reason", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_duration_seconds(self, call) -> int | None:
+        return int(call.duration.total_seconds()) if call.duration else None
+
+
+class CallStartSerializer(serializers.Serializer):
+    thread = serializers.UUIDField()
+    scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
+
+
+class CallViewSet(GatedViewSet):
+    model = VirtualVisitSession
+    resource = "scheduling"
+    serializer_class = CallSerializer
+    related = ("started_by", "patient__user", "thread__program")
+
+    def narrow(self, qs):
+        qs = qs.filter(thread__isnull=False)
+        thread = self.request.query_params.get("thread")
+        if thread:
+            try:
+                qs = qs.filter(thread_id=uuid.UUID(thread))
+            except ValueError:
+                raise ValidationError({"thread": "Not a valid id."}) from None
+        wanted = self.request.query_params.get("status")
+        if wanted:
+            if wanted not in VirtualVisitSession.CallStatus.values:
+                raise ValidationError({"status": f"One of {', '.join(VirtualVisitSession.CallStatus.values)}."})
+            qs = qs.filter(call_status=wanted)
+        return qs
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()).order_by("-created_at"))  # audited
+        return self.get_paginated_response(CallSerializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(CallSerializer(self._call()).data)
+
+    @extend_schema(request=CallStartSerializer, responses=CallSerializer)
+    def create(self, request, *args, **kwargs):
+        from messaging.threads import thread_load
+
+        body = CallStartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        thread = thread_load(request, body.validated_data["thread"], audit_read=False)
+        try:
+            call = calls.call_start(thread=thread, actor=request.user,
+                                    scheduled_for=body.validated_data.get("scheduled_for"), request=request)
+        except calls.CallError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        return Response(CallSerializer(call).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: dict})
+    @action(detail=True, methods=["post"])
+    def join(self, request, *args, **kwargs):
+        try:
+            url = calls.call_join(call=self._call(), user=request.user, request=request)
+        except PermissionError as exc:
+            raise PermissionDenied(str(exc)) from None
+        except telehealth.TelehealthError:
+            return Response({"detail": "The video service isn't answering; try again."},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return Response({"url": url})
+
+    @extend_schema(request=None, responses=CallSerializer)
+    @action(detail=True, methods=["post"])
+    def ring(self, request, *args, **kwargs):
+        return self._change(calls.call_ring, actor=request.user)
+
+    @extend_schema(request=None, responses=CallSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        return self._change(calls.call_cancel, user=request.user)
+
+    @extend_schema(request=None, responses=CallSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, *args, **kwargs):
+        return self._change(calls.call_end, user=request.user)
+
+    def _call(self) -> VirtualVisitSession:
+        call = self.get_object()
+        if call.thread_id is None:
+            raise Http404  # a visit's room: /scheduling/visits/<id>/join/
+        return call
+
+    def _change(self, service, **who):
+        try:
+            call = service(call=self._call(), request=self.request, **who)
+        except calls.CallError as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        return Response(CallSerializer(call).data)

@@ -10,6 +10,7 @@ class SchedulingConfig(AppConfig):
         # What the frame, the chart and the portal show of scheduling (mahalo/shell.py, patients/shell.py).
         # Importing scheduling.chart also registers the visits timeline source.
         from mahalo import shell as frame
+        from messaging import panels
         from patients import registry, shell
         from scheduling import chart
 
@@ -23,5 +24,18 @@ class SchedulingConfig(AppConfig):
         shell.register_tab(shell.Tab("visits", "Visits", 30, "patient_visits", "patients/tab_visits.html"))
         shell.register_overview(shell.Header("next_visit", "scheduling/_overview_visit.html",
                                              chart.next_visit_context, order=20))
+        from mahalo.signals import demo_seeded
+        from scheduling import demo
+
+        demo_seeded.connect(demo.on_demo_seeded_calls, dispatch_uid="scheduling.demo_calls")
+        # The video-call panel on every thread page (staff and portal).
+        panels.register_thread_panel(panels.ThreadPanel("calls", "scheduling/_call_panel.html", _call_panel,
+                                                        order=10))
         shell.register_portal_page(shell.PortalPage("visits", "Visits", 30, "portal_visits",
                                                     also_current=("calendar",)))
+
+
+def _call_panel(request, thread):
+    from scheduling.views.calls import panel_context
+
+    return panel_context(request, thread)

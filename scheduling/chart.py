@@ -10,7 +10,7 @@ from django.utils.safestring import mark_safe
 
 from mahalo import access
 from patients import timeline
-from scheduling.models import Visit, VisitRequest
+from scheduling.models import VirtualVisitSession, Visit, VisitRequest
 
 
 @timeline.register
@@ -34,6 +34,25 @@ def _visits(patient, before, limit):
             out.append(timeline.Entry(v.completed_at, "visit", f"Visit completed with {who}"))
         if v.status == Visit.Status.NO_SHOW and v.ends_at < before:
             out.append(timeline.Entry(v.ends_at, "visit", f"Missed visit on {when}"))
+    return out
+
+
+@timeline.register
+def _calls(patient, before, limit):
+    """Video calls started from a conversation (a visit's room shows as the visit)."""
+    rows = (VirtualVisitSession.objects.filter(patient=patient, thread__isnull=False, created_at__lt=before)
+            .select_related("started_by").order_by("-created_at")[:limit])
+    out = []
+    for c in rows:
+        outcome = {"ended": f"ended after {c.duration_label}", "scheduled": "scheduled", "ringing": "ringing",
+                   "active": "in progress", "missed": "missed: no answer", "canceled": "cancelled",
+                   "failed": f"failed to connect ({c.last_error})" if c.last_error else "failed to connect"}
+        title = f"Video call {outcome.get(c.call_status, c.call_status)}"
+        detail = ""
+        if c.scheduled_for:
+            local = c.scheduled_for.astimezone(patient.tz)
+            detail = f"Scheduled for {local:%b} {local.day}, {local:%H:%M}"
+        out.append(timeline.Entry(c.created_at, "visit", title, detail, timeline._name(c.started_by)))
     return out
 
 

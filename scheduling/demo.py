@@ -96,3 +96,44 @@ def seed_scheduling(*, demo, cardiac, metabolic, kai, cardio_user, lead_user) ->
         calendars.event_create(calendar=calendar, actor=kai.user, title="Walk 20 minutes",
                                starts_at=at(today - timedelta(days=today.weekday()), 17), duration_minutes=20,
                                rrule="FREQ=WEEKLY;BYDAY=MO,WE,FR", category="exercise", tz=cardiac.timezone)
+
+
+def on_demo_seeded_calls(sender, demo, kai, cardio, **kwargs) -> None:
+    """Receiver of `mahalo.signals.demo_seeded`: a verified cardiac nurse and, in Kai's conversation
+    with her, a simulated call history (one answered, one missed) and a call scheduled for tomorrow.
+    Written once (nothing is added when the thread already has calls)."""
+    from mahalo.models import User
+    from mahalo.services import staff_verify
+    from messaging.threads import thread_default_for
+    from scheduling import calls
+    from scheduling.models import VirtualVisitSession
+
+    member = StaffMember.objects.filter(user=cardio).first()
+    if member is None or kai is None or not kai.user_id:
+        return
+    if not member.is_verified:
+        member.license_number = member.license_number or "RN-12345 (simulated)"
+        member.certifications = member.certifications or ["Certified Cardiac Rehabilitation Professional"]
+        member.save(update_fields=["license_number", "certifications"])
+        admin = User.objects.filter(is_superuser=True, email="admin@demo.mahalo.health").first()
+        if admin is not None:
+            staff_verify(staff=member, actor=admin, note="Demo data (simulated): Hawaii Board of Nursing lookup.")
+    thread = thread_default_for(patient=kai, staff=member, actor=cardio)
+    if VirtualVisitSession.objects.filter(thread=thread).exists():
+        return
+    now = timezone.now()
+    answered_at = now - timedelta(days=2, hours=3)
+    call = calls.call_start(thread=thread, actor=cardio, now=answered_at)
+    if call.call_status == calls.S.RINGING:
+        try:
+            calls.call_join(call=call, user=kai.user, now=answered_at + timedelta(seconds=20))
+        except Exception:  # noqa: BLE001 - the demo's video service may be unreachable: keep the rest
+            return
+        call.refresh_from_db()
+        calls.call_end(call=call, user=cardio, now=answered_at + timedelta(minutes=14, seconds=20))
+    missed_at = now - timedelta(days=1, hours=1)
+    missed = calls.call_start(thread=thread, actor=cardio, now=missed_at)
+    calls.call_expire(missed.pk, now=missed_at + timedelta(minutes=2))
+    tomorrow = timezone.localtime(now, kai.tz).date() + timedelta(days=1)
+    calls.call_start(thread=thread, actor=cardio, now=now,
+                     scheduled_for=datetime.combine(tomorrow, time(10, 0), tzinfo=kai.tz))

@@ -358,7 +358,12 @@ class Visit(models.Model):
 
 
 class VirtualVisitSession(models.Model):
-    """The video room of a virtual visit (seed 003) and its call (seed 001)."""
+    """A video call session (seed 003's virtual visit session and seed 001's video_calls): the room
+    of a booked virtual visit, or an ad-hoc call a clinician starts from a message thread. One
+    table for both; exactly which one started it is `visit` or `thread`.
+
+    `call_status` is seed 001's lifecycle (scheduled → ringing → active → ended / missed /
+    canceled / failed); `status` is the room's state the visit pages already show."""
 
     class Status(models.TextChoices):
         NOT_STARTED = "NOT_STARTED", "Not started"
@@ -378,7 +383,17 @@ class VirtualVisitSession(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey("mahalo.Project", on_delete=models.CASCADE, related_name="+")
     patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="+")
-    visit = models.OneToOneField(Visit, on_delete=models.CASCADE, related_name="session")
+    visit = models.OneToOneField(Visit, null=True, blank=True, on_delete=models.CASCADE, related_name="session")
+    # An ad-hoc call belongs to the conversation it was started from (seed 001's conversation_id).
+    thread = models.ForeignKey("messaging.Thread", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="calls")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+")
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    # When an unanswered ring becomes "missed" (the timeout task and the sweeper both read it).
+    ring_deadline = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="+")
     provider = models.CharField(max_length=20, default="jitsi")
     room_name = models.CharField(max_length=128, db_index=True)
     room_url = models.URLField(max_length=500, blank=True)
@@ -395,8 +410,39 @@ class VirtualVisitSession(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(visit__isnull=False) | models.Q(thread__isnull=False),
+                                   name="call_has_visit_or_thread"),
+        ]
+        indexes = [
+            models.Index(fields=["thread", "-created_at"], name="video_call_thread_created"),
+            models.Index(fields=["call_status", "ring_deadline"], name="video_call_status_deadline"),
+        ]
+
     def __str__(self):
-        return f"{self.provider}:{self.room_name} ({self.status})"
+        return f"{self.provider}:{self.room_name} ({self.call_status})"
+
+    LIVE = (CallStatus.SCHEDULED, CallStatus.RINGING, CallStatus.ACTIVE)
+
+    @property
+    def is_live(self) -> bool:
+        return self.call_status in self.LIVE
+
+    @property
+    def duration(self):
+        if self.started_at and self.ended_at:
+            return self.ended_at - self.started_at
+        return None
+
+    @property
+    def duration_label(self) -> str:
+        """"12 min 05 s", "1 h 3 min", "40 s": for the thread line and the pages."""
+        seconds = int(self.duration.total_seconds()) if self.duration else 0
+        minutes, secs = divmod(seconds, 60)
+        if minutes >= 60:
+            return f"{minutes // 60} h {minutes % 60} min"
+        return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
 
 
 class EventCategory(models.TextChoices):

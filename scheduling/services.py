@@ -31,6 +31,8 @@ POLICY_KEY = "scheduling_booking_policy"
 POLICIES = ("view_only", "request", "self_book")
 DEFAULT_POLICY = "request"
 HOLD_MINUTES_KEY = "scheduling_hold_minutes"
+# Issue 19: patients book only clinicians whose licence an admin verified (program setting, default on).
+VERIFIED_ONLY_KEY = "scheduling_self_booking_verified_only"
 DEFAULT_HOLD_MINUTES = 48 * 60
 MIN_NOTICE_KEY = "scheduling_min_notice_minutes"
 HORIZON_KEY = "scheduling_booking_horizon_days"
@@ -95,12 +97,19 @@ def can_cancel(user, visit: Visit) -> bool:
     return can_manage(user, visit) or (is_own(user, visit.patient) and access.can(user, "scheduling", "write"))
 
 
-def bookable_staff(patient, *, mode: str = "") -> list[StaffMember]:
+def verified_only(program) -> bool:
+    return config.get_bool(VERIFIED_ONLY_KEY, True, program=program)
+
+
+def bookable_staff(patient, *, mode: str = "", by_patient: bool = False) -> list[StaffMember]:
     """Active staff of the patient's project who may see the patient's scheduling
-    (their program, or a care-team grant); telehealth-enabled ones for video visits."""
+    (their program, or a care-team grant); telehealth-enabled ones for video visits;
+    for the patient's own booking, verified ones (unless the program turned that off)."""
     qs = StaffMember.objects.filter(project_id=patient.project_id, is_active=True).select_related("user", "role")
     if mode == Mode.VIRTUAL:
         qs = qs.filter(telehealth_enabled=True)
+    if by_patient and verified_only(patient.program):
+        qs = qs.filter(is_verified=True)
     return [s for s in qs.order_by("user__full_name") if access.can(s.user, "scheduling", "read", patient)]
 
 
@@ -253,7 +262,7 @@ def patient_self_book(*, patient, actor, staff_id, starts_at: datetime, visit_ty
         raise SchedulingError("That time is outside the booking window.")
     staff = StaffMember.objects.select_related("user").filter(pk=staff_id, project_id=patient.project_id,
                                                               is_active=True).first()
-    if staff is None:
+    if staff is None or (not staff.is_verified and verified_only(patient.program)):
         raise SchedulingError("Pick a time from the list.")
     open_slot = slots.find_open_slot(staff=staff, starts_at=starts_at, program=patient.program, now=now)
     if open_slot is None:

@@ -35,3 +35,19 @@ def prepare_video_room(session_id: str) -> str:
     except telehealth.TelehealthError:
         return "failed"
     return "ready"
+
+
+@shared_task(name="scheduling.expire_unanswered_call")
+def expire_unanswered_call(call_id: str) -> str:
+    """Queued with the ring timeout as countdown: an unanswered call becomes missed."""
+    from scheduling.calls import call_expire
+
+    return call_expire(call_id)
+
+
+@shared_task(name="scheduling.sweep_unanswered_calls")
+def sweep_unanswered_calls() -> int:
+    """Beat (every minute): ringing calls past their deadline whose countdown task was lost."""
+    from scheduling.calls import sweep_unanswered
+
+    return sweep_unanswered()

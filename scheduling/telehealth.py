@@ -13,6 +13,9 @@ Room names are random (unguessable). Rooms are made after the booking commits
 join. Join links are handed out only to the visit's patient and clinician and
 only inside the join window around the visit (TELEHEALTH_JOIN_EARLY_MINUTES
 before the start, TELEHEALTH_JOIN_LATE_MINUTES after the end).
+
+Providers see a session and its time window (`session_window`), not a visit: the
+same rooms serve the calls a clinician starts from a thread (`scheduling/calls.py`).
 """
 
 from __future__ import annotations
@@ -42,11 +45,12 @@ class TelehealthError(Exception):
 class Provider:
     name = "base"
 
-    def create_room(self, session: Session, visit: Visit) -> dict:
-        """Make the room; returns {"url": ..., "data": {...}}. Idempotent per room name."""
+    def create_room(self, session: Session, opens: datetime, closes: datetime) -> dict:
+        """Make the room, usable from `opens` to `closes`; returns {"url": ..., "data": {...}}.
+        Idempotent per room name."""
         raise NotImplementedError
 
-    def join_url(self, session: Session, visit: Visit, user, *, moderator: bool) -> str:
+    def join_url(self, session: Session, user, *, moderator: bool, opens: datetime, closes: datetime) -> str:
         raise NotImplementedError
 
 
@@ -57,13 +61,12 @@ class JitsiProvider(Provider):
         self.base_url = base_url.rstrip("/")
         self.app_id, self.app_secret = app_id, app_secret
 
-    def create_room(self, session, visit):
+    def create_room(self, session, opens, closes):
         # Jitsi rooms exist as soon as someone opens the URL.
         return {"url": f"{self.base_url}/{quote(session.room_name)}", "data": {}}
 
-    def token(self, session, visit, user, *, moderator: bool) -> str:
-        exp = visit.ends_at + timedelta(minutes=join_late_minutes(visit))
-        nbf = visit.starts_at - timedelta(minutes=join_early_minutes(visit))
+    def token(self, session, user, *, moderator: bool, opens, closes) -> str:
+        exp, nbf = closes, opens
         claims = {
             "aud": "jitsi", "iss": self.app_id, "sub": self.base_url.split("://", 1)[-1].split("/", 1)[0],
             "room": session.room_name, "exp": int(exp.timestamp()), "nbf": int(nbf.timestamp()),
@@ -71,10 +74,11 @@ class JitsiProvider(Provider):
         }
         return jwt.encode(claims, self.app_secret, algorithm="HS256")
 
-    def join_url(self, session, visit, user, *, moderator):
+    def join_url(self, session, user, *, moderator, opens, closes):
         url = session.room_url or f"{self.base_url}/{quote(session.room_name)}"
         if self.app_id and self.app_secret:
-            url += "?" + urlencode({"jwt": self.token(session, visit, user, moderator=moderator)})
+            url += "?" + urlencode({"jwt": self.token(session, user, moderator=moderator, opens=opens,
+                                                      closes=closes)})
         return url
 
 
@@ -102,9 +106,8 @@ class DailyProvider(Provider):
         except ValueError:
             raise TelehealthError("Daily answered with something that isn't JSON") from None
 
-    def create_room(self, session, visit):
-        exp = visit.ends_at + timedelta(minutes=join_late_minutes(visit))
-        nbf = visit.starts_at - timedelta(minutes=join_early_minutes(visit))
+    def create_room(self, session, opens, closes):
+        exp, nbf = closes, opens
         properties = {"nbf": int(nbf.timestamp()), "exp": int(exp.timestamp()), "enable_prejoin_ui": True,
                       "enable_knocking": True, "eject_at_room_exp": True}
         if session.recording_enabled:
@@ -114,8 +117,8 @@ class DailyProvider(Provider):
             raise TelehealthError("Daily's answer had no room url")
         return {"url": room["url"], "data": {"id": room.get("id", ""), "name": room.get("name", "")}}
 
-    def join_url(self, session, visit, user, *, moderator):
-        exp = visit.ends_at + timedelta(minutes=join_late_minutes(visit))
+    def join_url(self, session, user, *, moderator, opens, closes):
+        exp = closes
         body = {"properties": {"room_name": session.room_name, "user_name": user.get_full_name(),
                                "user_id": str(user.pk), "is_owner": moderator, "exp": int(exp.timestamp())}}
         token = self._post("/meeting-tokens", body).get("token")
@@ -168,6 +171,16 @@ def participant_side(user, visit: Visit) -> str | None:
     return None
 
 
+def session_window(session: Session) -> tuple[datetime, datetime]:
+    """When the room may be used: the visit's join window, or for a call from a thread from a few
+    minutes before it rings (or its scheduled time) to TELEHEALTH_CALL_MAX_MINUTES after."""
+    if session.visit_id:
+        return join_window(session.visit)
+    start = session.scheduled_for or session.created_at or timezone.now()
+    longest = getattr(settings, "TELEHEALTH_CALL_MAX_MINUTES", 120)
+    return start - timedelta(minutes=5), max(start, timezone.now()) + timedelta(minutes=longest)
+
+
 def join_state(user, visit: Visit, now: datetime | None = None) -> tuple[bool, str]:
     """(may join now, why not)."""
     now = now or timezone.now()
@@ -194,9 +207,14 @@ def session_for(visit: Visit) -> Session:
         recording = config.get_bool("telehealth_recording_default", False, program=visit.program)
         session = VirtualVisitSession.objects.create(
             project_id=visit.project_id, patient_id=visit.patient_id, visit=visit, provider=provider().name,
-            room_name=f"mahalo-{secrets.token_hex(12)}", recording_enabled=recording)
+            room_name=new_room_name(), recording_enabled=recording, started_by_id=visit.staff.user_id,
+            scheduled_for=visit.starts_at)
         transaction.on_commit(lambda: _queue_room(str(session.pk)))
     return session
+
+
+def new_room_name() -> str:
+    return f"mahalo-{secrets.token_hex(12)}"
 
 
 def _queue_room(session_id: str) -> None:
@@ -212,9 +230,9 @@ def ensure_room(session: Session) -> Session:
     """Make the provider's room once. Idempotent; a failure is recorded, not raised."""
     if session.room_url:
         return session
-    visit = Visit.objects.select_related("program").get(pk=session.visit_id)
+    opens, closes = session_window(session)
     try:
-        room = provider_for(session).create_room(session, visit)
+        room = provider_for(session).create_room(session, opens, closes)
     except TelehealthError as exc:
         session.last_error, session.call_status = str(exc)[:300], Session.CallStatus.FAILED
         session.save(update_fields=["last_error", "call_status", "updated_at"])
@@ -235,7 +253,8 @@ def join(*, visit: Visit, user, now: datetime | None = None) -> str:
         raise PermissionError(why)
     side = participant_side(user, visit)
     session = ensure_room(session_for(visit))
-    url = provider_for(session).join_url(session, visit, user, moderator=side == "staff")
+    opens, closes = join_window(visit)
+    url = provider_for(session).join_url(session, user, moderator=side == "staff", opens=opens, closes=closes)
     with transaction.atomic():
         session = VirtualVisitSession.objects.select_for_update().get(pk=session.pk)
         stamp = "patient_joined_at" if side == "patient" else "staff_joined_at"

@@ -4,12 +4,13 @@ API under /api/v1/."""
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from scheduling.api import VisitRequestViewSet, VisitViewSet, slot_search
-from scheduling.views import availability, feeds, portal, requests, schedule, visits
+from scheduling.api import CallViewSet, VisitRequestViewSet, VisitViewSet, slot_search
+from scheduling.views import availability, calls, feeds, portal, requests, schedule, visits
 
 router = SimpleRouter()
 router.register("scheduling/visits", VisitViewSet, basename="scheduling-visit")
 router.register("scheduling/visit-requests", VisitRequestViewSet, basename="scheduling-visit-request")
+router.register("scheduling/calls", CallViewSet, basename="scheduling-call")
 
 api_patterns = [
     path("scheduling/slots/", slot_search, name="api_scheduling_slots"),
@@ -41,6 +42,12 @@ urlpatterns = [
     path("schedule/feeds/", feeds.staff_feeds, name="schedule_feeds"),
     # The private iCalendar feed (token in the URL, no session).
     path("calendar/feed/<str:token>.ics", feeds.ics_feed, name="calendar_feed"),
+    # Video calls from a message thread (both audiences; the service decides who may do what)
+    path("calls/thread/<uuid:thread_id>/new/", calls.call_new, name="call_new"),
+    path("calls/thread/<uuid:thread_id>/panel/", calls.thread_panel, name="call_thread_panel"),
+    path("calls/<uuid:call_id>/", calls.call_detail, name="call_detail"),
+    path("calls/<uuid:call_id>/<slug:action>/", calls.call_act, name="call_act"),
+    path("portal/calls/<uuid:call_id>/", calls.portal_call, name="portal_call"),
     # Patient portal
     path("portal/visits/", portal.my_visits, name="portal_visits"),
     path("portal/visits/request/", portal.request_visit, name="portal_request_visit"),

@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from mahalo import access, audit
 from mahalo.decorators import permission_required
 from mahalo.forms import error_messages
-from messaging import threads
+from messaging import panels, threads
 from messaging.models import Message, Thread
 
 PAGE_SIZE = 25
@@ -62,6 +62,7 @@ def _thread_context(request, thread: Thread) -> dict:
         "portal_nav": "messages",
         "can_write": access.can(request.user, "messaging", "write", thread.patient),
         "participants": thread.participants.select_related("user").order_by("role", "joined_at"),
+        "panels": panels.for_thread(request, thread),
     }
 
 

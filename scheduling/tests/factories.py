@@ -37,8 +37,15 @@ class SlotFactory(factory.django.DjangoModelFactory):
     status = Slot.Status.FREE
 
 
-def set_policy(program, policy: str) -> None:
+def set_policy(program, policy: str, *, verify_staff: bool = True) -> None:
+    """The program's portal booking policy. Self-booking offers only verified clinicians (issue 19),
+    so by default the program's staff are marked verified here (as an admin would)."""
     ProgramSetting.objects.update_or_create(program=program, key=services.POLICY_KEY, defaults={"value": policy})
+    if policy == "self_book" and verify_staff:
+        from mahalo.models import StaffMember
+
+        StaffMember.objects.filter(assignments__program=program).update(
+            is_verified=True, license_number="TEST-LICENCE", verification_note="test fixture")
 
 
 def future(days: int = 3, hour: int = 10, minute: int = 0, tz=None) -> datetime:
@@ -57,3 +64,18 @@ def book(patient, staff_user, starts_at=None, minutes=30, *, mode=Mode.IN_PERSON
 def slot_key(staff_user, start: datetime) -> str:
     """What the slot pickers post for a slot (scheduling.slots.OpenSlot.key)."""
     return f"{staff(staff_user).pk}|{start.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def call_thread(patient, staff_user):
+    """The patient's conversation with `staff_user` (where calls start)."""
+    from messaging.tests.factories import default_thread
+
+    return default_thread(patient, staff_user)
+
+
+def start_call(patient, staff_user, *, scheduled_for=None, now=None):
+    """A call from the pair's thread through the one writer: ringing, or scheduled with `scheduled_for`."""
+    from scheduling import calls
+
+    return calls.call_start(thread=call_thread(patient, staff_user), actor=staff_user, scheduled_for=scheduled_for,
+                            now=now)

@@ -221,3 +221,16 @@ def test_chart_tab_and_registry_column(login, world):
     export = b"".join(client.get("/patients/export.csv").streaming_content).decode()
     assert visit.starts_at.astimezone(world.cardiac.tz).strftime("%Y-%m-%d %H:%M") in export
     services.visit_cancel(visit=visit, actor=world.clinician, reason="x")
+
+
+def test_joining_a_video_visit_opens_the_room_from_our_own_page(login, world, settings):
+    # A form's redirect to the provider is blocked by the CSP (form-action 'self'): the join
+    # answers with a page of ours that opens the room instead.
+    settings.DAILY_API_KEY = ""
+    settings.TELEHEALTH_JITSI_BASE_URL = "https://video.example.test"
+    settings.TELEHEALTH_JITSI_APP_ID = settings.TELEHEALTH_JITSI_APP_SECRET = ""
+    visit = book(world.me, world.clinician, timezone.now() + timedelta(minutes=5), mode="VIRTUAL")
+    response = login(world.patient_user).post(f"/portal/visits/{visit.pk}/join/")
+    assert response.status_code == 200 and response.context["room_url"].startswith("https://video.example.test/")
+    assert "form-action 'self'" in response["Content-Security-Policy"]
+    assert response["Cache-Control"] == "no-store"

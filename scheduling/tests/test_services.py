@@ -371,3 +371,23 @@ def test_registry_next_appointment_costs_the_same_queries_for_any_page_size(worl
     shown = {r["url"]: r["values"]["next_visit"] for r in rows}
     assert shown[f"/patients/{world.me.pk}/"] and shown[f"/patients/{world.cardiac_patients[2].pk}/"]
     assert sum(1 for v in shown.values() if v) == 2
+
+
+def test_self_booking_offers_only_verified_clinicians_unless_the_program_allows_all(world, client):
+    from mahalo.models import ProgramSetting
+
+    set_policy(world.cardiac, "self_book", verify_staff=False)
+    AvailabilityFactory(program=world.cardiac, staff=staff(world.clinician))
+    tz = world.cardiac.tz
+    slot_start = datetime.combine(timezone.now().astimezone(tz).date() + timedelta(days=2), time(10), tzinfo=tz)
+    assert services.bookable_staff(world.me, by_patient=True) == []
+    assert staff(world.clinician) in services.bookable_staff(world.me)  # staff booking is unaffected
+    with pytest.raises(services.SchedulingError):
+        services.patient_self_book(patient=world.me, actor=world.patient_user, staff_id=staff(world.clinician).pk,
+                                   starts_at=slot_start)
+    client.force_login(world.patient_user)
+    assert b'name="slot"' not in client.get("/portal/visits/book/").content
+    ProgramSetting.objects.create(program=world.cardiac, key=services.VERIFIED_ONLY_KEY, value="false")
+    assert b'name="slot"' in client.get("/portal/visits/book/").content
+    assert services.patient_self_book(patient=world.me, actor=world.patient_user,
+                                      staff_id=staff(world.clinician).pk, starts_at=slot_start).patient_initiated

@@ -84,4 +84,15 @@ def join_redirect(request, visit: Visit, *, back: str, unreachable: str):
     except telehealth.TelehealthError:
         messages.error(request, unreachable)
         return redirect(back, visit.pk)
-    return redirect(url)
+    return room_page(request, url)
+
+
+def room_page(request, url: str):
+    """A page of ours that opens the provider's room. A redirect would not do: the site's CSP
+    (form-action 'self') stops a form's redirect to another origin, so the join button did nothing."""
+    from django.shortcuts import render
+
+    response = render(request, "scheduling/call_joining.html", {"room_url": url})
+    response["Cache-Control"] = "no-store"  # the link may carry the participant's token
+    response["Referrer-Policy"] = "no-referrer"
+    return response

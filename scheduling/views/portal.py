@@ -177,7 +177,8 @@ def self_book(request: HttpRequest, patient) -> HttpResponse:
             return redirect("portal_visit", visit.pk)
     start = datetime.combine(first, time.min).replace(tzinfo=tz)
     found = slots.open_slots(start=start, end=start + timedelta(days=PORTAL_DAYS), programs=[patient.program],
-                             staff=services.bookable_staff(patient), mode=mode, now=now, not_before=earliest)
+                             staff=services.bookable_staff(patient, by_patient=True), mode=mode, now=now,
+                             not_before=earliest)
     found = [s for s in found if s.starts_at <= latest]
     chosen = (request.POST.get("slot") or "") if request.method == "POST" else ""
     context = {"patient": patient, "form": form, "portal_nav": "visits", "slot_days": slots.group_by_day(found, tz),
