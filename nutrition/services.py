@@ -647,6 +647,16 @@ def nutrition_rules() -> list[dict]:
     ]
 
 
+def missing_nutrition_rules(program) -> list[str]:
+    """Codes of the nutrition rules the program lacks (its own rows; a project-level rule
+    of the same code does not count: the program gets its own editable copy)."""
+    from clinical.models import ClinicalRule
+
+    have = set(ClinicalRule.objects.filter(program=program, code__startswith="nutrition_")
+               .values_list("code", flat=True))
+    return [spec["code"] for spec in nutrition_rules() if spec["code"] not in have]
+
+
 def ensure_nutrition_rules(program) -> int:
     """Create the program's missing nutrition rules (idempotent by code; an admin's edits
     are kept). Only for tenants with food tracking on."""
@@ -656,11 +666,10 @@ def ensure_nutrition_rules(program) -> int:
 
     if not feature_on(program.project):
         return 0
-    have = set(ClinicalRule.objects.filter(program=program, code__startswith="nutrition_")
-               .values_list("code", flat=True))
+    wanted = set(missing_nutrition_rules(program))
     created = 0
     for spec in nutrition_rules():
-        if spec["code"] in have:
+        if spec["code"] not in wanted:
             continue
         try:
             with transaction.atomic():
