@@ -23,6 +23,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from mahalo import access, audit
 from mahalo.decorators import permission_required
 from nutrition import foods, services
+from nutrition.charts import nutrition_charts
 from nutrition.forms import FluidForm, FoodForm, MealEntry, TargetForm
 from nutrition.models import Food, Meal
 from patients import shell
@@ -63,8 +64,10 @@ def _chart_context(request, patient, entry=None, target_form=None) -> dict:
     day = _day_param(request, patient)
     days = _range_param(request)
     can_write = access.can(request.user, "nutrition", "write")
+    overview = services.days_overview(patient, days)
     return {
-        "summary": services.day_summary(patient, day), "overview": services.days_overview(patient, days),
+        "summary": services.day_summary(patient, day), "overview": overview,
+        "charts": nutrition_charts(overview),
         "day": day, "prev_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1) if day < services.today_for(patient) else None,
         "days": days, "ranges": RANGES, "tzname": str(services.tz_of(patient)),
