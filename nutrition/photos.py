@@ -13,6 +13,7 @@ number only, as Pillow can't read it without a plugin.
 from __future__ import annotations
 
 import os
+import struct
 import uuid
 
 import filetype
@@ -45,7 +46,8 @@ def check(upload) -> str:
         try:
             with Image.open(upload) as image:
                 image.verify()
-        except Exception:  # Pillow raises many types for a broken or hostile image
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, Image.DecompressionBombError):
+            # What Pillow raises for a truncated, corrupt or hostile (decompression bomb) image.
             raise ValidationError({"photo": "That photo can't be read; take it again."}) from None
         finally:
             upload.seek(0)
