@@ -43,6 +43,7 @@ urlpatterns = [
     path("portal/nutrition/meals/<uuid:meal_id>/photo/", views.portal_meal_photo, name="portal_meal_photo"),
     path("portal/nutrition/fluids/", views.portal_fluid, name="portal_fluid"),
     path("portal/nutrition/copy/", views.portal_copy, name="portal_meal_copy"),
+    path("portal/nutrition/plan/", views.portal_menu_log, name="portal_menu_log"),
     path("portal/nutrition/meals/<uuid:meal_id>/remove/", views.portal_meal_remove, name="portal_meal_remove"),
     path("nutrition/foods/", views.food_list, name="food_list"),
     path("nutrition/foods/new/", views.food_edit, name="food_new"),

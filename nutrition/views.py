@@ -22,7 +22,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from mahalo import access, audit
 from mahalo.decorators import permission_required
-from nutrition import foods, photos, services
+from nutrition import foods, menus, photos, services
 from nutrition.charts import nutrition_charts
 from nutrition.forms import FluidForm, FoodForm, MealEntry, TargetForm
 from nutrition.models import Food, Meal
@@ -218,6 +218,7 @@ def _portal_context(patient, entry=None, fluid_form=None) -> dict:
         "recent": services.recent_foods(patient), "tzname": str(services.tz_of(patient)),
         "copyable": sorted(set(yesterday.values_list("meal_type", flat=True))),
         "overview": services.days_overview(patient, 7), "meal_action": reverse("portal_nutrition"),
+        "plan": menus.plan(menus.menu_of(patient)), "menu": menus.menu_of(patient),
     }
 
 
@@ -307,6 +308,23 @@ def portal_meal_photo(request: HttpRequest, patient, meal_id) -> HttpResponse:
     _feature_or_404(patient.project)
     meal = access.load(request, Meal.objects.filter(patient=patient), meal_id, resource="nutrition", action="read")
     return _photo_response(meal)
+
+
+@require_POST
+@shell.portal_page
+def portal_menu_log(request: HttpRequest, patient) -> HttpResponse:
+    """Log a meal of my meal plan as eaten now (one tap)."""
+    patient = access.get_patient_for(request.user, patient.pk, "write", "nutrition")
+    _feature_or_404(patient.project)
+    meal_type = request.POST.get("meal_type", "")
+    try:
+        menus.meal_from_menu(patient=patient, actor=request.user, meal_type=meal_type, eaten_at=timezone.now(),
+                             request=request, via="portal")
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    else:
+        messages.success(request, f"Logged your planned {meal_type}. Change it if you ate something else.")
+    return redirect("portal_nutrition")
 
 
 @require_POST
