@@ -3,7 +3,11 @@
     GET  /api/v1/foods/?q=                         search (per-100 g nutrients incl. sodium_mg, portions)
     GET  /api/v1/foods/<uuid>/                     one food
     GET/POST /api/v1/me/meals/                     my meals; log one (items: food, amount, unit)
-    GET/DELETE /api/v1/me/meals/<uuid>/            one of my meals; remove it
+    GET  /api/v1/me/meals/<uuid>/                  one of my meals
+    POST /api/v1/me/meals/<uuid>/remove/           remove it (kept, marked removed)
+    POST /api/v1/me/meals/<uuid>/edit/             change it (meal_type, eaten_at, note, items)
+    POST /api/v1/me/meals/<uuid>/photo/            attach or replace its photo (multipart `photo`)
+    POST /api/v1/patients/<uuid>/meals/<uuid>/edit/ and .../photo/   the same, staff
     GET/POST /api/v1/patients/<uuid>/meals/        staff, for a patient in scope
     GET/POST /api/v1/me/fluids/  and  /api/v1/patients/<uuid>/fluids/
     GET  /api/v1/me/nutrition/days/<YYYY-MM-DD>/   totals against targets (fluids included)
@@ -158,8 +162,13 @@ class MealSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Meal
-        fields = ["id", "meal_type", "eaten_at", "local_date", "logged_at", "source", "note", "energy_kcal",
-                  "sodium_mg", "fluid_ml", "entered_by", "items"]
+        fields = ["id", "meal_type", "eaten_at", "local_date", "logged_at", "updated_at", "source", "note",
+                  "energy_kcal", "sodium_mg", "fluid_ml", "has_photo", "entered_by", "items"]
+
+    has_photo = serializers.SerializerMethodField()
+
+    def get_has_photo(self, obj) -> bool:
+        return bool(obj.photo)
 
     def get_entered_by(self, obj) -> str:
         if not obj.entered_by_id:
@@ -197,6 +206,51 @@ def _log_meal(request, patient, source_default: str) -> Response:
     meal = (Meal.objects.select_related("patient", "entered_by")  # gate: the meal just written
             .prefetch_related("items__food").get(pk=meal.pk))
     return Response(MealSerializer(meal).data, status=status.HTTP_201_CREATED)
+
+
+class MealEditIn(serializers.Serializer):
+    """What changes; anything left out stays as it was. `items` replaces all the items."""
+
+    meal_type = serializers.ChoiceField(choices=MealType.choices, required=False)
+    eaten_at = AwareDateTime(required=False, help_text="When it was eaten, with a UTC offset; not in the future.")
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    items = ItemIn(many=True, allow_empty=False, required=False)
+
+
+class PhotoIn(serializers.Serializer):
+    photo = serializers.FileField(help_text="JPEG, PNG, WebP or HEIC, at most 8 MB (checked from the bytes).")
+
+
+def _meal_out(meal) -> Response:
+    meal = (Meal.objects.select_related("patient", "entered_by")  # gate: the meal the caller just changed
+            .prefetch_related("items__food").get(pk=meal.pk))
+    return Response(MealSerializer(meal).data)
+
+
+def _edit_meal(request, meal) -> Response:
+    incoming = MealEditIn(data=request.data)
+    incoming.is_valid(raise_exception=True)
+    data = incoming.validated_data
+    try:
+        items = (services.items_from_input(meal.patient, [dict(i) for i in data["items"]])
+                 if "items" in data else None)
+        services.meal_update(meal=meal, actor=request.user, meal_type=data.get("meal_type"),
+                             eaten_at=data.get("eaten_at"), note=data.get("note"), items=items, request=request,
+                             via="api")
+    except DjangoValidationError as exc:
+        raise _as_400(exc) from None
+    return _meal_out(meal)
+
+
+def _meal_photo(request, meal) -> Response:
+    upload = request.FILES.get("photo")
+    if upload is None:
+        raise serializers.ValidationError({"photo": ["Send the photo as the multipart field `photo`."]})
+    try:
+        services.meal_update(meal=meal, actor=request.user, photo=upload, request=request, via="api")
+    except DjangoValidationError as exc:
+        raise _as_400(exc) from None
+    return _meal_out(meal)
 
 
 def _me(request):
@@ -249,6 +303,23 @@ class PatientMealViewSet(mixins.ListModelMixin, _MealBase):
         _feature_or_404(patient.project)
         return _log_meal(request, patient, Meal.Source.MANUAL)
 
+    def _staff_meal(self, request, kwargs):
+        patient = access.patient_for_request(request, kwargs["patient_pk"], "write", "nutrition")
+        if not access.is_staff_user(request.user):
+            raise Http404
+        _feature_or_404(patient.project)
+        return self.get_object()  # gated for write, bounded by the URL's patient
+
+    @extend_schema(request=MealEditIn, responses=MealSerializer,
+                   summary="Change a patient's meal (staff; items replace all items; history kept)")
+    def edit(self, request, *args, **kwargs):
+        return _edit_meal(request, self._staff_meal(request, kwargs))
+
+    @extend_schema(request={"multipart/form-data": PhotoIn}, responses=MealSerializer,
+                   summary="Attach or replace a patient's meal photo (staff)")
+    def photo(self, request, *args, **kwargs):
+        return _meal_photo(request, self._staff_meal(request, kwargs))
+
 
 @extend_schema_view(
     list=extend_schema(parameters=DATE_PARAMS, summary="My meals, newest first"),
@@ -267,6 +338,23 @@ class MyMealViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _MealBase)
         me = _me(request)
         patient = access.get_patient_for(request.user, me.pk, "write", "nutrition")
         return _log_meal(request, patient, Meal.Source.APP)
+
+    def _my_meal(self, request):
+        me = _me(request)
+        meal = self.get_object()  # gated for write: only my own meals
+        if meal.patient_id != me.pk:
+            raise Http404
+        return meal
+
+    @extend_schema(request=MealEditIn, responses=MealSerializer,
+                   summary="Change one of my meals (items replace all items; history kept)")
+    def edit(self, request, *args, **kwargs):
+        return _edit_meal(request, self._my_meal(request))
+
+    @extend_schema(request={"multipart/form-data": PhotoIn}, responses=MealSerializer,
+                   summary="Attach or replace the photo of one of my meals")
+    def photo(self, request, *args, **kwargs):
+        return _meal_photo(request, self._my_meal(request))
 
     @extend_schema(request=None, responses=MealSerializer,
                    summary="Remove one of my meals (kept in the record, marked removed)")

@@ -12,7 +12,7 @@ class NutritionConfig(AppConfig):
         from mahalo import shell as frame
         from mahalo.celery import app as celery_app
         from mahalo.signals import demo_seeded
-        from nutrition import demo, services
+        from nutrition import demo, registry, services
         from patients import shell
 
         # The daily totals nutrition writes as Observations (trends, rules) join clinical's catalogue.
@@ -21,6 +21,7 @@ class NutritionConfig(AppConfig):
                                      resource="nutrition", feature=services.FEATURE))
         shell.register_portal_page(shell.PortalPage("nutrition", "Food & fluids", 35, "portal_nutrition",
                                                     feature=services.FEATURE))
+        registry.register()
         frame.register_nav(frame.NavItem("Foods", "food_list", "/nutrition/foods/", order=60,
                                          permission=("nutrition", "write"), menu=True))
         demo_seeded.connect(demo.on_demo_seeded, dispatch_uid="nutrition.demo")

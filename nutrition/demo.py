@@ -45,7 +45,7 @@ def on_demo_seeded(sender, demo, cardiac, metabolic, kai, cardio, dietitian, **k
         spec = dict(spec)
         code = spec.pop("code")
         diets[code], _ = DietType.objects.update_or_create(project=demo, code=code, defaults=spec)
-    _menu(demo, cardiac, diets["low-sodium"])
+    menu = _menu(demo, cardiac, diets["low-sodium"])
     for program in (cardiac, metabolic):
         services.ensure_nutrition_rules(program)
     by_ndb = {f.source_id: f for f in Food.objects.filter(source="usda", source_id__in=[v[0] for v in FOOD.values()])
@@ -54,7 +54,7 @@ def on_demo_seeded(sender, demo, cardiac, metabolic, kai, cardio, dietitian, **k
         return  # a trimmed food table (tests): no demo meals
     rng = random.Random(13)
     if not services.target_of(kai):
-        services.target_set(patient=kai, actor=cardio, diet_type=diets["heart-failure"], via="seed",
+        services.target_set(patient=kai, actor=cardio, diet_type=diets["heart-failure"], menu=menu, via="seed",
                             note="Post-CABG: sodium 2,000 mg and fluids 1.8 L a day.")
     _meals(kai, cardio, by_ndb, rng, salty=True)
     for patient in metabolic.patients.order_by("mrn")[:3]:
@@ -69,17 +69,18 @@ def on_program_saved(sender, instance, created, raw=False, **kwargs) -> None:
         transaction.on_commit(lambda: services.ensure_nutrition_rules(instance))
 
 
-def _menu(project, program, diet) -> None:
+def _menu(project, program, diet) -> Menu:
     menu, created = Menu.objects.get_or_create(project=project, program=program, title="Heart-healthy day",
                                                defaults={"diet_type": diet,
                                                          "description": "Under 1,500 mg sodium."})
     if not created:
-        return
+        return menu
     plan = [("breakfast", "08120", 1, "cup"), ("breakfast", "09040", 120, "g"), ("lunch", "05064", 120, "g"),
             ("lunch", "20037", 1, "cup"), ("dinner", "11091", 1, "cup, chopped")]
     found = dict(Food.objects.filter(source="usda", source_id__in=[p[1] for p in plan]).values_list("source_id", "id"))
     MenuItem.objects.bulk_create([MenuItem(menu=menu, meal_type=mt, food_id=found[ndb], amount=amount, unit=unit,
                                            order=i) for i, (mt, ndb, amount, unit) in enumerate(plan) if ndb in found])
+    return menu
 
 
 def _meals(patient, actor, by_ndb, rng, *, salty: bool) -> None:

@@ -6,10 +6,13 @@ Data: USDA National Nutrient Database for Standard Reference, Legacy release 28
 (`usda_nutrition/data/sr28/*.txt`, caret-delimited, `~` quoted, latin-1). We read
 its files; the package is not an installed Django app.
 
-Search (`food_search`) works the same on SQLite and PostgreSQL: every word of the
-query, reduced to a simple singular stem, must occur in `search_text`; a word that
-matches nothing is replaced by the closest word of the table's vocabulary (difflib:
-typos like "brocoli"). Results are ordered by `score()`, which is small enough to
+Search (`food_search`): every word of the query, reduced to a simple singular stem,
+must occur in `search_text` (the same on SQLite and PostgreSQL; on PostgreSQL a trigram
+GIN index serves the substring tests, migration 0002). When that finds nothing (a typo:
+"brocoli", "scrambeld egg"), PostgreSQL takes the foods whose text has an extent similar
+to the query by pg_trgm word similarity (`%>`, threshold 0.6) and adds 40 x the
+similarity to the score; SQLite instead replaces each word by the closest word of the
+table's vocabulary (difflib). Results are ordered by `score()`, which is small enough to
 explain:
 
     score = search_rank (set at write: -4 per comma-qualifier, -12 for baby food,
@@ -29,8 +32,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import CharField, F, FloatField, Func, Lookup, Q, Value
 
 from nutrition.models import Food, FoodCategory, FoodPortion, FoodSource
 
@@ -245,7 +248,10 @@ def food_search(query: str, *, project, limit: int = 20) -> list[Food]:
         return []
     base = visible_foods(project)
     found = _candidates(base, wanted)
-    if not found:
+    similarity: dict = {}
+    if not found and connection.vendor == "postgresql":
+        found, similarity = _similar_candidates(base, wanted)
+    elif not found:
         corrected = []
         vocab = vocabulary()
         for w in wanted:
@@ -254,10 +260,47 @@ def food_search(query: str, *, project, limit: int = 20) -> list[Food]:
         if corrected != wanted:
             wanted = corrected
             found = _candidates(base, wanted)
-    found.sort(key=lambda f: (-score(f, wanted), f.name))
+    found.sort(key=lambda f: (-(score(f, wanted) + SIMILARITY_WEIGHT * similarity.get(f.pk, 0)), f.name))
     top = [f.pk for f in found[:limit]]
     rows = {f.pk: f for f in Food.objects.filter(pk__in=top).select_related("category").prefetch_related("portions")}
     return [rows[pk] for pk in top if pk in rows]
+
+
+class WordSimilar(Lookup):
+    """pg_trgm's `text %> query`: some extent of `text` is similar to `query` (word
+    similarity above pg_trgm.word_similarity_threshold, 0.6 by default); served by the
+    trigram GIN index of migration 0002. PostgreSQL only."""
+
+    lookup_name = "word_similar"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} %%> {rhs}", (*lhs_params, *rhs_params)
+
+
+class WordSimilarity(Func):
+    """pg_trgm's word_similarity(query, text), 0..1."""
+
+    function = "word_similarity"
+    output_field = FloatField()
+
+
+# The typo path's ranking: score() plus this times the word similarity (0.6..1), so a
+# closer spelling beats a plainer food only when the spelling difference is real.
+SIMILARITY_WEIGHT = 40
+
+
+def _similar_candidates(base, wanted: list[str]) -> tuple[list[Food], dict]:
+    """PostgreSQL's typo path: foods whose text has an extent similar to the query
+    ("brocoli", "scrambeld egg"), by pg_trgm word similarity, best first."""
+    query = Value(" ".join(wanted), output_field=CharField())
+    rows = list(base.filter(WordSimilar(F("search_text"), query))
+                .annotate(similarity=WordSimilarity(query, F("search_text")))
+                .order_by("-similarity", "-search_rank", "name")
+                .only("id", "name", "search_rank")[:CANDIDATES])
+    return rows, {f.pk: f.similarity for f in rows}
 
 
 def _candidates(base, wanted: list[str]) -> list[Food]:

@@ -39,16 +39,26 @@ def unit_choices(food: Food) -> list[tuple[str, str]]:
 
 
 class MealEntry:
-    def __init__(self, patient, data=None, *, now: datetime | None = None):
+    """A new meal, or with `meal` an edit of one (the form starts from its items; saving
+    replaces them through services.meal_update, history kept). `files` may hold `photo`."""
+
+    def __init__(self, patient, data=None, *, now: datetime | None = None, meal: Meal | None = None, files=None):
         self.patient = patient
+        self.meal = meal
         self.tz = services.tz_of(patient)
         local_now = timezone.localtime(now or timezone.now(), self.tz)
         self.data = data
+        self.photo = (files or {}).get("photo") or None
         self.errors: dict[str, list[str]] = {}
         self.results: list[Food] = []
         self.rows: list[dict] = []
         self.q = ""
         self.searched = False
+        if data is None and meal is not None:
+            self.meal_type = meal.meal_type
+            self.eaten_at_text = timezone.localtime(meal.eaten_at, self.tz).strftime("%Y-%m-%dT%H:%M")
+            self._rows_of(meal)
+            return
         if data is None:
             self.meal_type = default_meal_type(local_now)
             self.eaten_at_text = local_now.strftime("%Y-%m-%dT%H:%M")
@@ -67,6 +77,23 @@ class MealEntry:
         if self.q and data.get("action") != "save" and not add:
             self.results = foods.food_search(self.q, project=patient.project, limit=8)
             self.searched = True
+
+    def _rows_of(self, meal: Meal) -> None:
+        for item in meal.items.select_related("food__category").prefetch_related("food__portions"):
+            unit = str(item.portion_id) if item.portion_id else item.unit
+            if not item.portion_id and item.unit not in ("g", "ml"):
+                # The portion row was replaced (a reload of the USDA table): find it by its unit.
+                portion = services.find_portion(item.food, item.unit)
+                unit = str(portion.pk) if portion else "g"
+                amount = f"{item.amount:g}" if portion else f"{item.grams:g}"
+            else:
+                amount = f"{item.amount:g}"
+            self.rows.append({"food": item.food, "amount": amount, "unit": unit, "units": unit_choices(item.food),
+                              "errors": []})
+
+    @property
+    def editing(self) -> bool:
+        return self.meal is not None
 
     @property
     def meal_types(self):
@@ -123,8 +150,12 @@ class MealEntry:
         raw = [{"food": str(r["food"].pk), "amount": r["amount"], "unit": r["unit"]} for r in self.rows]
         try:
             items = services.items_from_input(self.patient, raw)
+            if self.meal is not None:
+                return services.meal_update(meal=self.meal, actor=actor, meal_type=self.meal_type, eaten_at=eaten_at,
+                                            items=items, photo=self.photo, request=request, via=via,
+                                            remove_photo=self.data is not None and self.data.get("remove_photo") == "1")
             return services.meal_log(patient=self.patient, actor=actor, meal_type=self.meal_type, eaten_at=eaten_at,
-                                     items=items, source=source, request=request, via=via)
+                                     items=items, source=source, photo=self.photo, request=request, via=via)
         except ValidationError as exc:
             for key, messages in exc.message_dict.items():
                 if key.startswith("items[") and "]." in key:
@@ -133,6 +164,9 @@ class MealEntry:
                         self.rows[index]["errors"] += messages
                         continue
                 self.errors.setdefault(key, []).extend(messages)
+        if self.photo is not None and "photo" not in self.errors:
+            # A browser can't refill a file input: say so rather than lose it silently.
+            self.errors["photo"] = ["Choose the photo again before saving."]
         return None
 
 

@@ -304,6 +304,11 @@ class Meal(models.Model):
     def __str__(self):
         return f"{self.get_meal_type_display()} {self.local_date}"
 
+    @property
+    def was_edited(self) -> bool:
+        """Changed after it was logged (a minute's grace: the save that logs it)."""
+        return bool(self.updated_at and self.logged_at and (self.updated_at - self.logged_at).total_seconds() > 60)
+
 
 class MealItem(NutrientValues):
     """One food in a meal: amount and unit as entered, grams, and the nutrients of that

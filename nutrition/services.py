@@ -26,10 +26,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from clinical.ingest import Reading, store
 from clinical.units import register_metric
 from mahalo import audit, config
+from nutrition import photos
 from nutrition.models import (
     NUTRIENT_FIELDS,
     TARGET_FIELDS,
@@ -220,6 +222,13 @@ def _build_items(meal: Meal, resolved: list[Resolved]) -> list[MealItem]:
     return items
 
 
+def _create_items(items: list[MealItem], actor) -> None:
+    """Items with their history rows (a plain bulk_create skips simple-history's signals,
+    so an edited meal's history would show the old items but never the new ones)."""
+    bulk_create_with_history(items, MealItem,
+                             default_user=actor if getattr(actor, "is_authenticated", False) else None)
+
+
 def _totals(meal: Meal, items: list[MealItem]) -> None:
     meal.energy_kcal = round(sum(i.energy_kcal or 0 for i in items), 1)
     meal.sodium_mg = round(sum(i.sodium_mg or 0 for i in items), 1)
@@ -267,15 +276,16 @@ def meal_log(*, patient, actor, meal_type: str, eaten_at: datetime, items: list[
         raise ValidationError({"source": f"Use one of {', '.join(Meal.Source.values)}."})
     _check_foods_visible(patient, items)
     resolved = _resolve_all(items)
+    photo_ext = photos.check(photo) if photo is not None else None
     meal = Meal(project_id=patient.project_id, program_id=patient.program_id, patient=patient, meal_type=meal_type,
                 eaten_at=eaten_at, local_date=local_date(patient, eaten_at), source=source, note=(note or "")[:2000],
                 entered_by=actor if getattr(actor, "is_authenticated", False) else None)
     if photo is not None:
-        meal.photo = photo
+        photos.store(meal, photo, photo_ext)
     built = _build_items(meal, resolved)
     _totals(meal, built)
     meal.save()
-    MealItem.objects.bulk_create(built)
+    _create_items(built, actor)
     audit.record(request=request, actor=actor, action="write", resource="nutrition", patient=patient,
                  object_id=meal.pk, metadata={"event": "meal_logged", "via": via, "items": len(built)})
     sync_days(patient, {meal.local_date})
@@ -284,9 +294,11 @@ def meal_log(*, patient, actor, meal_type: str, eaten_at: datetime, items: list[
 
 @transaction.atomic
 def meal_update(*, meal: Meal, actor, meal_type: str | None = None, eaten_at: datetime | None = None,
-                items: list[ItemIn] | None = None, note: str | None = None, request=None, via: str = "web") -> Meal:
-    """Change a meal. Its items are replaced (the old ones stay in their history table);
-    both days (before and after a time change) are recomputed."""
+                items: list[ItemIn] | None = None, note: str | None = None, photo=None, remove_photo: bool = False,
+                request=None, via: str = "web") -> Meal:
+    """Change a meal. Everything is validated before anything is written. Its items are
+    replaced (the old ones stay in their history table); both days (before and after a
+    time change) are recomputed; a new or removed photo leaves the old file for history."""
     meal = Meal.objects.select_for_update().select_related("patient__program").get(pk=meal.pk)
     if meal.voided_at is not None:
         raise ValidationError({"meal": "This meal was removed."})
@@ -294,22 +306,39 @@ def meal_update(*, meal: Meal, actor, meal_type: str | None = None, eaten_at: da
     before = meal.local_date
     if meal_type is not None:
         _check_meal_type(meal_type)
-        meal.meal_type = meal_type
     if eaten_at is not None:
         check_moment(eaten_at, "eaten_at")
-        meal.eaten_at, meal.local_date = eaten_at, local_date(patient, eaten_at)
-    if note is not None:
-        meal.note = note[:2000]
+    resolved = None
     if items is not None:
         _check_foods_visible(patient, items)
-        built = _build_items(meal, _resolve_all(items))
+        resolved = _resolve_all(items)
+    photo_ext = photos.check(photo) if photo is not None else None
+    changed = []
+    if meal_type is not None and meal_type != meal.meal_type:
+        meal.meal_type = meal_type
+        changed.append("meal_type")
+    if eaten_at is not None and eaten_at != meal.eaten_at:
+        meal.eaten_at, meal.local_date = eaten_at, local_date(patient, eaten_at)
+        changed.append("eaten_at")
+    if note is not None and note[:2000] != meal.note:
+        meal.note = note[:2000]
+        changed.append("note")
+    if resolved is not None:
+        built = _build_items(meal, resolved)
         for old in meal.items.all():
             old.delete()  # one by one: simple-history records each removal
-        MealItem.objects.bulk_create(built)
+        _create_items(built, actor)
         _totals(meal, built)
+        changed.append("items")
+    if photo is not None:
+        photos.store(meal, photo, photo_ext)
+        changed.append("photo")
+    elif remove_photo and meal.photo:
+        meal.photo = ""
+        changed.append("photo_removed")
     meal.save()
     audit.record(request=request, actor=actor, action="update", resource="nutrition", patient=patient,
-                 object_id=meal.pk, metadata={"event": "meal_updated", "via": via})
+                 object_id=meal.pk, metadata={"event": "meal_updated", "via": via, "changed": changed})
     sync_days(patient, {before, meal.local_date})
     return meal
 
@@ -647,6 +676,16 @@ def nutrition_rules() -> list[dict]:
     ]
 
 
+def missing_nutrition_rules(program) -> list[str]:
+    """Codes of the nutrition rules the program lacks (its own rows; a project-level rule
+    of the same code does not count: the program gets its own editable copy)."""
+    from clinical.models import ClinicalRule
+
+    have = set(ClinicalRule.objects.filter(program=program, code__startswith="nutrition_")
+               .values_list("code", flat=True))
+    return [spec["code"] for spec in nutrition_rules() if spec["code"] not in have]
+
+
 def ensure_nutrition_rules(program) -> int:
     """Create the program's missing nutrition rules (idempotent by code; an admin's edits
     are kept). Only for tenants with food tracking on."""
@@ -656,11 +695,10 @@ def ensure_nutrition_rules(program) -> int:
 
     if not feature_on(program.project):
         return 0
-    have = set(ClinicalRule.objects.filter(program=program, code__startswith="nutrition_")
-               .values_list("code", flat=True))
+    wanted = set(missing_nutrition_rules(program))
     created = 0
     for spec in nutrition_rules():
-        if spec["code"] in have:
+        if spec["code"] not in wanted:
             continue
         try:
             with transaction.atomic():

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +22,8 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from mahalo import access, audit
 from mahalo.decorators import permission_required
-from nutrition import foods, services
+from nutrition import foods, menus, photos, services
+from nutrition.charts import nutrition_charts
 from nutrition.forms import FluidForm, FoodForm, MealEntry, TargetForm
 from nutrition.models import Food, Meal
 from patients import shell
@@ -59,12 +60,14 @@ def _range_param(request) -> int:
 
 # --- Chart tab (staff) ----------------------------------------------------------------------
 
-def _chart_context(request, patient, entry=None, target_form=None) -> dict:
-    day = _day_param(request, patient)
+def _chart_context(request, patient, entry=None, target_form=None, day=None) -> dict:
+    day = day or _day_param(request, patient)
     days = _range_param(request)
     can_write = access.can(request.user, "nutrition", "write")
+    overview = services.days_overview(patient, days)
     return {
-        "summary": services.day_summary(patient, day), "overview": services.days_overview(patient, days),
+        "summary": services.day_summary(patient, day), "overview": overview,
+        "charts": nutrition_charts(overview),
         "day": day, "prev_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1) if day < services.today_for(patient) else None,
         "days": days, "ranges": RANGES, "tzname": str(services.tz_of(patient)),
@@ -100,18 +103,76 @@ def patient_nutrition(request: HttpRequest, patient_id) -> HttpResponse:
     status = 200
     if request.method == "POST":
         patient = access.patient_for_request(request, patient_id, "write", "nutrition")
-        entry = MealEntry(patient, request.POST)
-        if entry.wants_save and entry.save(actor=request.user, request=request, via="chart"):
-            messages.success(request, "Meal logged.")
-            return _after_save(request, reverse("patient_nutrition", args=[patient.pk]))
-        status = 400 if entry.errors or any(r["errors"] for r in entry.rows) else 200
-        if request.htmx and request.headers.get("HX-Target") == "meal-form":
-            return render(request, "nutrition/_meal_form.html#form", {
-                "entry": entry, "patient": patient, "meal_action": reverse("patient_nutrition", args=[patient.pk])},
-                status=status)
+        url = reverse("patient_nutrition", args=[patient.pk])
+        entry, done, status = _meal_post(request, patient, action_url=url, success_url=url, via="chart",
+                                         message="Meal logged.")
+        if done is not None:
+            return done
     response = shell.render_chart(request, patient, "nutrition", _chart_context(request, patient, entry=entry))
     response.status_code = status
     return response
+
+
+def _meal_post(request, patient, *, action_url: str, success_url: str, via: str, message: str, meal=None):
+    """The meal form's POST (new or edit, chart or portal): (entry, a response when done or
+    when HTMX asked for the form alone, status). Errors keep everything typed."""
+    entry = MealEntry(patient, request.POST, meal=meal, files=request.FILES)
+    if entry.wants_save and entry.save(actor=request.user, request=request, via=via):
+        messages.success(request, message)
+        return entry, _after_save(request, success_url), 200
+    status = 400 if entry.errors or any(r["errors"] for r in entry.rows) else 200
+    if request.htmx and request.headers.get("HX-Target") == "meal-form":
+        return entry, render(request, "nutrition/_meal_form.html#form", {
+            "entry": entry, "patient": patient, "meal_action": action_url}, status=status), status
+    return entry, None, status
+
+
+def _photo_response(meal) -> HttpResponse:
+    """A meal photo, inline, never cached, never sniffed or run (the bytes were checked at upload)."""
+    if not meal.photo:
+        raise Http404("No photo.")
+    try:
+        handle = meal.photo.open("rb")
+    except (FileNotFoundError, OSError):
+        raise Http404("No photo.") from None
+    response = FileResponse(handle, content_type=photos.content_type(meal))
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, no-store"
+    response["Cross-Origin-Resource-Policy"] = "same-origin"
+    return response
+
+
+@vary_on_headers("HX-Request", "HX-Target")
+@permission_required("nutrition", "write")
+def patient_meal_edit(request: HttpRequest, patient_id, meal_id) -> HttpResponse:
+    """Edit a meal on the chart (the tab, its form filled with the meal); history kept."""
+    patient = access.patient_for_request(request, patient_id, "write", "nutrition")
+    _feature_or_404(patient.project)
+    meal = access.load(request, Meal.objects.filter(patient=patient, voided_at__isnull=True), meal_id,
+                       resource="nutrition", action="write")
+    action = reverse("patient_meal_edit", args=[patient.pk, meal.pk])
+    back = reverse("patient_nutrition", args=[patient.pk]) + f"?day={meal.local_date}"
+    entry, status = MealEntry(patient, meal=meal), 200
+    if request.method == "POST":
+        entry, done, status = _meal_post(request, patient, meal=meal, action_url=action, success_url=back,
+                                         via="chart", message="Meal updated.")
+        if done is not None:
+            return done
+    context = _chart_context(request, patient, entry=entry, day=meal.local_date)
+    context.update(meal_action=action, cancel_url=back, editing_meal=meal)
+    response = shell.render_chart(request, patient, "nutrition", context)
+    response.status_code = status
+    return response
+
+
+@permission_required("nutrition", "read")
+def patient_meal_photo(request: HttpRequest, patient_id, meal_id) -> HttpResponse:
+    patient = access.patient_for_request(request, patient_id, "read", "nutrition")
+    _feature_or_404(patient.project)
+    meal = access.load(request, Meal.objects.filter(patient=patient), meal_id, resource="nutrition", action="read")
+    return _photo_response(meal)
 
 
 @require_POST
@@ -157,6 +218,7 @@ def _portal_context(patient, entry=None, fluid_form=None) -> dict:
         "recent": services.recent_foods(patient), "tzname": str(services.tz_of(patient)),
         "copyable": sorted(set(yesterday.values_list("meal_type", flat=True))),
         "overview": services.days_overview(patient, 7), "meal_action": reverse("portal_nutrition"),
+        "plan": menus.plan(menus.menu_of(patient)), "menu": menus.menu_of(patient),
     }
 
 
@@ -168,14 +230,11 @@ def portal_nutrition(request: HttpRequest, patient) -> HttpResponse:
     entry, status = None, 200
     if request.method == "POST":
         patient = access.get_patient_for(request.user, patient.pk, "write", "nutrition")
-        entry = MealEntry(patient, request.POST)
-        if entry.wants_save and entry.save(actor=request.user, request=request, via="portal"):
-            messages.success(request, "Meal logged. Your care team can see it.")
-            return _after_save(request, reverse("portal_nutrition"))
-        status = 400 if entry.errors or any(r["errors"] for r in entry.rows) else 200
-        if request.htmx and request.headers.get("HX-Target") == "meal-form":
-            return render(request, "nutrition/_meal_form.html#form", {
-                "entry": entry, "patient": patient, "meal_action": reverse("portal_nutrition")}, status=status)
+        url = reverse("portal_nutrition")
+        entry, done, status = _meal_post(request, patient, action_url=url, success_url=url, via="portal",
+                                         message="Meal logged. Your care team can see it.")
+        if done is not None:
+            return done
     else:
         audit.record(request=request, action="read", resource="nutrition", patient=patient,
                      metadata={"via": "portal", "page": "nutrition"})
@@ -219,6 +278,52 @@ def portal_copy(request: HttpRequest, patient) -> HttpResponse:
         messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
     else:
         messages.success(request, f"Copied yesterday's {meal_type}.")
+    return redirect("portal_nutrition")
+
+
+@vary_on_headers("HX-Request", "HX-Target")
+@shell.portal_page
+def portal_meal_edit(request: HttpRequest, patient, meal_id) -> HttpResponse:
+    """Change one of my meals (what, how much, when, the photo); the care team sees the history."""
+    patient = access.get_patient_for(request.user, patient.pk, "write", "nutrition")
+    _feature_or_404(patient.project)
+    meal = access.load(request, Meal.objects.filter(patient=patient, voided_at__isnull=True), meal_id,
+                       resource="nutrition", action="write")
+    action = reverse("portal_meal_edit", args=[meal.pk])
+    entry, status = MealEntry(patient, meal=meal), 200
+    if request.method == "POST":
+        entry, done, status = _meal_post(request, patient, meal=meal, action_url=action,
+                                         success_url=reverse("portal_nutrition"), via="portal",
+                                         message="Meal updated. Your care team can see the change.")
+        if done is not None:
+            return done
+    context = _portal_context(patient, entry=entry)
+    context.update(meal_action=action, cancel_url=reverse("portal_nutrition"), editing_meal=meal)
+    return render(request, "nutrition/portal.html", context, status=status)
+
+
+@shell.portal_page
+def portal_meal_photo(request: HttpRequest, patient, meal_id) -> HttpResponse:
+    patient = access.get_patient_for(request.user, patient.pk, "read", "nutrition")
+    _feature_or_404(patient.project)
+    meal = access.load(request, Meal.objects.filter(patient=patient), meal_id, resource="nutrition", action="read")
+    return _photo_response(meal)
+
+
+@require_POST
+@shell.portal_page
+def portal_menu_log(request: HttpRequest, patient) -> HttpResponse:
+    """Log a meal of my meal plan as eaten now (one tap)."""
+    patient = access.get_patient_for(request.user, patient.pk, "write", "nutrition")
+    _feature_or_404(patient.project)
+    meal_type = request.POST.get("meal_type", "")
+    try:
+        menus.meal_from_menu(patient=patient, actor=request.user, meal_type=meal_type, eaten_at=timezone.now(),
+                             request=request, via="portal")
+    except ValidationError as exc:
+        messages.error(request, " ".join(m for ms in exc.message_dict.values() for m in ms))
+    else:
+        messages.success(request, f"Logged your planned {meal_type}. Change it if you ate something else.")
     return redirect("portal_nutrition")
 
 

@@ -3,6 +3,7 @@ clinic foods with validated nutrients."""
 
 import pytest
 from django.core.management import call_command
+from django.db.models import F, Value
 
 from mahalo.models import AuditEvent
 from nutrition import foods
@@ -131,3 +132,41 @@ def test_the_food_pages_need_nutrition_write(login, nw):
     assert login(nw.dietitian).get("/nutrition/foods/?q=egg").status_code == 200
     usda = food("01132")
     assert login(nw.dietitian).get(f"/nutrition/foods/{usda.pk}/").status_code == 404  # shared rows: not editable
+
+
+def test_the_typo_path_on_postgresql_is_trigram_word_similarity(db, monkeypatch):
+    """SQLite can't run pg_trgm; this pins the PostgreSQL query's shape (index-served
+    `%>` and word_similarity ranking) and that search takes it on PostgreSQL only."""
+    from django.db import connection
+
+    from nutrition.models import Food
+
+    load_fixture_foods()
+    calls = []
+
+    def fake_similar(base, wanted):
+        calls.append(wanted)
+        sql = str(base.filter(foods.WordSimilar(F("search_text"), Value("brocoli"))).query)
+        assert '"search_text" %> brocoli' in sql
+        broccoli = Food.objects.get(name="Broccoli, raw")
+        return [broccoli], {broccoli.pk: 0.8}
+
+    monkeypatch.setattr(foods, "_similar_candidates", fake_similar)
+    assert foods.food_search("brocoli", project=None)[0].name == "Broccoli, raw"
+    assert calls == []  # SQLite: the difflib vocabulary path
+    monkeypatch.setattr(connection, "vendor", "postgresql")
+    assert [f.name for f in foods.food_search("brocoli", project=None)] == ["Broccoli, raw"]
+    assert calls == [["brocoli"]]
+    similar = foods.WordSimilarity(Value("brocoli"), F("search_text"))
+    assert "word_similarity(" in str(Food.objects.annotate(s=similar).query)
+
+
+def test_the_trigram_migration_is_a_no_op_on_sqlite(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'food_search_trgm'")
+        assert cursor.fetchall() == []
+    from django.db.migrations.recorder import MigrationRecorder
+
+    assert MigrationRecorder.Migration.objects.filter(app="nutrition", name="0002_food_search_trigram").exists()
