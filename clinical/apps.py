@@ -35,8 +35,8 @@ class ClinicalConfig(AppConfig):
                                          permission=("reports", "read")))
         frame.register_today(frame.TodayItem("open_alerts", "Open alerts", "alert_queue", order=10,
                                              permission=("clinical", "read"), count=open_alert_count))
-        registry.register_column(registry.Column("alerts", "Open alerts", 10, open_alerts_annotation,
-                                                 open_alerts_cell, lambda n: n or 0))
+        registry.register_column(registry.Column("alerts", "Open alerts", 10, open_alerts_cell, lambda n: n or 0,
+                                                 annotation=open_alerts_annotation))
         registry.register_filter(registry.Filter("alerts", "Alerts", (("open", "Has open alerts"),),
                                                  has_open_alerts))
         shell.register_header(shell.Header("alerts", "clinical/_chart_alerts.html", chart_alerts_context))

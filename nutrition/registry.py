@@ -13,7 +13,10 @@ import zoneinfo
 from datetime import datetime, timedelta
 
 from django.db.models import Sum
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from nutrition.models import Meal, NutritionTarget
 
@@ -64,6 +67,18 @@ def filter_sodium_over(queryset, value: str):
     return queryset.filter(pk__in=over)
 
 
+def sodium_cell(value, row) -> str:
+    if value is None:
+        return mark_safe('<td class="num"><span class="muted" title="No sodium target">—</span></td>')
+    said = format_html('{}/{}<span class="visually-hidden"> days over the sodium target</span>', value, WINDOW_DAYS)
+    if not value:
+        return format_html('<td class="num">{}</td>', said)
+    link = reverse("patient_nutrition", args=[row["id"]]) + f"?days={WINDOW_DAYS}"
+    if value >= 3:
+        return format_html('<td class="num"><a class="badge badge-danger" href="{}">{}</a></td>', link, said)
+    return format_html('<td class="num"><a href="{}">{}</a></td>', link, said)
+
+
 def export_value(value) -> str:
     return "" if value is None else str(value)
 
@@ -72,7 +87,7 @@ def register() -> None:
     from patients import registry
 
     registry.register_column(registry.Column("sodium_over", f"Sodium over target ({WINDOW_DAYS} days)", 40,
-                                             sodium_over_days, "nutrition/_registry_sodium.html", export_value))
+                                             sodium_cell, export_value, values=sodium_over_days))
     registry.register_filter(registry.Filter("sodium_over", f"Sodium over target ({WINDOW_DAYS} days)",
                                              FILTER_CHOICES, filter_sodium_over))
 

@@ -37,17 +37,25 @@ MAX_NO_DATA_DAYS = 365
 class Column:
     """A registry column another app contributes (open alerts, next appointment).
 
-    `annotation()` is an expression on Patient (a correlated subquery on OuterRef("pk")) that
-    the page's one query carries, evaluated for that page's rows only (see page_rows), so the
-    list's query count stays constant; `cell(value, row)` is the <td> as safe HTML (built in
-    Python: 50 template includes a page cost more than the SQL); `export(value)` is the CSV text."""
+    Its value comes from one of two places. Preferably `annotation()`: an expression on Patient
+    (a correlated subquery on OuterRef("pk")) that the page's one query carries, evaluated for
+    that page's rows only (see page_rows). Where SQL can't say it per row (a count of each
+    patient's own local days), `values(patient_ids)`: {patient id: value} for a page (or an
+    export chunk) in a fixed number of queries. Either way the list's query count stays
+    constant. `cell(value, row)` is the <td> as safe HTML (built in Python: 50 template
+    includes a page cost more than the SQL); `export(value)` is the CSV text."""
 
     key: str
     label: str
     order: int
-    annotation: Callable[[], Expression]
     cell: Callable[[object, dict], str]
     export: Callable[[object], str] = str
+    annotation: Callable[[], Expression] | None = None
+    values: Callable[[list], dict] | None = None
+
+    def __post_init__(self):
+        if (self.annotation is None) == (self.values is None):
+            raise ValueError(f"registry column {self.key}: give annotation or values, not both or neither")
 
     @property
     def attr(self) -> str:
@@ -198,8 +206,9 @@ def page_rows(qs: QuerySet[Patient], page_slice: QuerySet[Patient]) -> list[Pati
     given their flags and registered columns by correlated subqueries. (Joining or
     annotating the rows OFFSET skips made deep pages cost in proportion to their depth;
     one query per column made every page pay a round trip and an ORM compile per column.)"""
-    page = with_list_columns(qs.filter(pk__in=page_slice.values("pk")))
-    return list(page.order_by(*qs.query.order_by))
+    page = list(with_list_columns(qs.filter(pk__in=page_slice.values("pk"))).order_by(*qs.query.order_by))
+    _load_values(page)
+    return page
 
 
 def with_list_columns(qs: QuerySet[Patient]) -> QuerySet[Patient]:
@@ -207,8 +216,17 @@ def with_list_columns(qs: QuerySet[Patient]) -> QuerySet[Patient]:
     parsing its six phone fields costs more than the SQL."""
     return qs.select_related("program").only(*LIST_FIELDS).annotate(
         phone_e164=Cast("phone", output_field=CharField()), flag_list=_flag_list(),
-        **{c.attr: c.annotation() for c in _extra_columns()},
+        **{c.attr: c.annotation() for c in _extra_columns() if c.annotation},
     )
+
+
+def _load_values(patients) -> None:
+    """Set the value of every `values` column on a page's (or chunk's) patients."""
+    for c in _extra_columns():
+        if c.values:
+            found = c.values([p.pk for p in patients]) if patients else {}
+            for p in patients:
+                setattr(p, c.attr, found.get(p.pk))
 
 
 FLAG_LABELS = dict(PatientFlag.Flag.choices)
@@ -231,8 +249,15 @@ def export_header() -> list[str]:
 
 def export_rows(qs: QuerySet[Patient], chunk: int = 500):
     """Every row of the filtered registry, streamed in chunks, with the page's columns."""
+    batch = []
     for patient in with_list_columns(qs).iterator(chunk_size=chunk):
-        yield export_row(patient)
+        batch.append(patient)
+        if len(batch) == chunk:
+            _load_values(batch)
+            yield from map(export_row, batch)
+            batch = []
+    _load_values(batch)
+    yield from map(export_row, batch)
 
 
 def export_row(p: Patient) -> list:

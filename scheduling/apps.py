@@ -12,15 +12,15 @@ class SchedulingConfig(AppConfig):
         from mahalo import shell as frame
         from messaging import panels
         from patients import registry, shell
-        from scheduling import chart
+        from scheduling import chart, tasks  # noqa: F401 - tasks: registers them (calls and telehealth queue by name)
 
         frame.register_nav(frame.NavItem("Schedule", "schedule", "/schedule/", order=30,
                                          permission=("scheduling", "read")))
         frame.register_today(frame.TodayItem("visits_today", "Visits today", "schedule", order=20,
                                              permission=("scheduling", "read"), count=chart.visits_today,
                                              query="?view=day"))
-        registry.register_column(registry.Column("next_visit", "Next appointment", 20, chart.next_visit_annotation,
-                                                 chart.next_visit_cell, chart.export_time))
+        registry.register_column(registry.Column("next_visit", "Next appointment", 20, chart.next_visit_cell,
+                                                 chart.export_time, annotation=chart.next_visit_annotation))
         shell.register_tab(shell.Tab("visits", "Visits", 30, "patient_visits", "patients/tab_visits.html"))
         shell.register_overview(shell.Header("next_visit", "scheduling/_overview_visit.html",
                                              chart.next_visit_context, order=20))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
@@ -280,9 +281,9 @@ def _tell_patient(call: Call, event: str, context: dict, *, key: str, urgent: bo
 
 
 def _queue_expiry(call_id: str, timeout: int) -> None:
-    from scheduling.tasks import expire_unanswered_call
-
     try:
-        expire_unanswered_call.apply_async(args=[call_id], countdown=timeout, retry=False)
+        # By name: scheduling.tasks imports this module (registered in SchedulingConfig.ready).
+        current_app.tasks["scheduling.expire_unanswered_call"].apply_async(args=[call_id], countdown=timeout,
+                                                                           retry=False)
     except Exception:  # noqa: BLE001 - the beat sweeper expires it instead
         logger.warning("Couldn't queue the ring timeout of call %s; the sweeper will expire it", call_id)

@@ -3,30 +3,26 @@ every one is safe to run twice."""
 
 from celery import shared_task
 
+from scheduling import calls, services, telehealth
+from scheduling.models import VirtualVisitSession
+
 
 @shared_task(name="scheduling.release_expired_holds")
 def release_expired_holds() -> int:
     """Beat (every minute): free held slots past their deadline."""
-    from scheduling.services import release_expired_holds as release
-
-    return release()
+    return services.release_expired_holds()
 
 
 @shared_task(name="scheduling.send_visit_reminders")
 def send_visit_reminders() -> int:
     """Beat (every five minutes): visit reminders at the program's offsets."""
-    from scheduling.services import send_due_reminders
-
-    return send_due_reminders()
+    return services.send_due_reminders()
 
 
 @shared_task(name="scheduling.prepare_video_room", acks_late=True)
 def prepare_video_room(session_id: str) -> str:
     """Make the provider's room for one session (after the booking committed).
     A failure is recorded on the session; the first join tries again."""
-    from scheduling import telehealth
-    from scheduling.models import VirtualVisitSession
-
     session = VirtualVisitSession.objects.filter(pk=session_id).first()
     if session is None:
         return "gone"
@@ -40,14 +36,10 @@ def prepare_video_room(session_id: str) -> str:
 @shared_task(name="scheduling.expire_unanswered_call")
 def expire_unanswered_call(call_id: str) -> str:
     """Queued with the ring timeout as countdown: an unanswered call becomes missed."""
-    from scheduling.calls import call_expire
-
-    return call_expire(call_id)
+    return calls.call_expire(call_id)
 
 
 @shared_task(name="scheduling.sweep_unanswered_calls")
 def sweep_unanswered_calls() -> int:
     """Beat (every minute): ringing calls past their deadline whose countdown task was lost."""
-    from scheduling.calls import sweep_unanswered
-
-    return sweep_unanswered()
+    return calls.sweep_unanswered()

@@ -27,11 +27,12 @@ from urllib.parse import quote, urlencode
 
 import httpx
 import jwt
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from mahalo import access, config
+from mahalo import access, audit, config
 from scheduling.models import Mode, VirtualVisitSession, Visit
 
 logger = logging.getLogger(__name__)
@@ -218,10 +219,9 @@ def new_room_name() -> str:
 
 
 def _queue_room(session_id: str) -> None:
-    from scheduling.tasks import prepare_video_room
-
     try:
-        prepare_video_room.apply_async(args=[session_id], retry=False)
+        # By name: scheduling.tasks imports this module (registered in SchedulingConfig.ready).
+        current_app.tasks["scheduling.prepare_video_room"].apply_async(args=[session_id], retry=False)
     except Exception:  # noqa: BLE001 - the room is made on first join instead
         logger.warning("Couldn't queue video room %s; it will be made on first join", session_id)
 
@@ -270,8 +270,6 @@ def join(*, visit: Visit, user, now: datetime | None = None) -> str:
             session.status, session.call_status = Session.Status.WAITING, Session.CallStatus.RINGING
         session.save()
     _advance_visit(visit, side, user, now)
-    from mahalo import audit
-
     audit.record(actor=user, action="update", resource="scheduling", patient=visit.patient, object_id=visit.pk,
                  metadata={"what": "video_joined", "side": side})
     return url
