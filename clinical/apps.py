@@ -19,6 +19,9 @@ class ClinicalConfig(AppConfig):
         from clinical import chart  # noqa: F401
 
         self.register_pages()
+        from clinical.alert_actions import register_defaults
+
+        register_defaults()  # the alert page's next steps (clinical/alert_actions.py)
 
     @staticmethod
     def register_pages():
