@@ -50,6 +50,9 @@ urlpatterns = [
          name="rpm_episode_setup"),
     path("patients/<uuid:patient_id>/rpm/episodes/<uuid:episode_id>/end/", rpm.episode_end,
          name="rpm_episode_end"),
+    path("patients/<uuid:patient_id>/rpm/consent/", rpm.consent_record, name="rpm_consent_record"),
+    path("patients/<uuid:patient_id>/rpm/consent/<uuid:consent_id>/withdraw/", rpm.consent_withdraw,
+         name="rpm_consent_withdraw"),
     # Reports
     path("reports/rpm/", rpm.rpm_report, name="rpm_report"),
     path("reports/rpm/export.csv", rpm.rpm_report_export, name="rpm_report_export"),
