@@ -77,6 +77,9 @@ def message_inbox(request: HttpRequest) -> HttpResponse:
     user = request.user
     staff = access.staff_of(user)
     filters = {k: request.GET.get(k, "") for k in ("program", "unread", "assigned")}
+    version = threads.inbox_version(user)
+    if request.htmx and request.GET.get("v") == version:
+        return HttpResponse(status=204)  # the poll: nothing changed, nothing listed (or audited)
     qs = threads.with_inbox_fields(threads.threads_for(user), user)
     programs = access.program_list(user)
     if filters["program"] and filters["program"] in {str(p.pk) for p in programs}:
@@ -89,7 +92,7 @@ def message_inbox(request: HttpRequest) -> HttpResponse:
     query = urlencode({k: v for k, v in filters.items() if v})
     audit.record(request=request, action="list", resource="messaging",
                  metadata={"count": len(page.object_list), "filters": {k: v for k, v in filters.items() if v}})
-    ctx = {"page": page, "filters": filters, "programs": programs, "query": query}
+    ctx = {"page": page, "filters": filters, "programs": programs, "query": query, "version": version}
     template = "messaging/inbox.html#results" if request.htmx else "messaging/inbox.html"
     return render(request, template, ctx)
 
