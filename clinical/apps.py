@@ -27,7 +27,7 @@ class ClinicalConfig(AppConfig):
     def register_pages():
         """What the frame, the chart and the portal show of clinical (mahalo/shell.py, patients/shell.py)."""
         from clinical.alerting import open_alert_count
-        from clinical.chart import chart_alerts_context, has_open_alerts, open_alert_counts
+        from clinical.chart import chart_alerts_context, chart_glance_context, has_open_alerts, open_alert_counts
         from mahalo import shell as frame
         from patients import registry, shell
 
@@ -42,6 +42,7 @@ class ClinicalConfig(AppConfig):
                                                  "clinical/_registry_alerts.html", lambda n: n or 0))
         registry.register_filter(registry.Filter("alerts", "Alerts", (("open", "Has open alerts"),),
                                                  has_open_alerts))
+        shell.register_header(shell.Header("glance", "clinical/_chart_glance.html", chart_glance_context, order=10))
         shell.register_header(shell.Header("alerts", "clinical/_chart_alerts.html", chart_alerts_context))
         shell.register_overview(shell.Header("alerts", "clinical/_overview_alerts.html", chart_alerts_context,
                                              order=10))
