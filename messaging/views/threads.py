@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -23,6 +24,7 @@ from mahalo.decorators import permission_required
 from mahalo.forms import error_messages
 from messaging import threads
 from messaging.models import Message, Thread
+from messaging.readings import reported_readings
 
 PAGE_SIZE = 25
 
@@ -53,9 +55,29 @@ def _decorate(rows, user):
     return threads.decorate_record(out, user)  # can_change: the "messages are records" rule
 
 
+def _reported(rows, request, thread: Thread) -> None:
+    """Staff who may record readings see "Record … as a reading" under a patient's message that
+    names one (messaging/readings.py): a link to the Vitals entry form, filled in."""
+    if not (access.is_staff_user(request.user) and access.can(request.user, "clinical", "write", thread.patient)):
+        return
+    tz = thread.patient.tz
+    base = reverse("patient_vitals", args=[thread.patient_id])
+    for m in rows:
+        m.reported = []
+        if m.sender_role != "patient" or m.deleted_at or not m.body:
+            continue
+        for r in reported_readings(m.body):
+            query = {"metric": r.metric, "value": f"{r.value:g}", "unit": r.unit, "from_message": str(m.pk),
+                     "at": m.created_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M")}
+            if r.value2 is not None:
+                query["value2"] = f"{r.value2:g}"
+            m.reported.append({"text": r.text, "url": f"{base}?{urlencode(query)}#vt-entry"})
+
+
 def _thread_context(request, thread: Thread) -> dict:
     is_staff = access.is_staff_user(request.user)
     rows = _decorate(_messages_qs(thread), request.user)
+    _reported(rows, request, thread)
     return {
         "thread": thread, "patient": thread.patient, "rows": rows, "last_id": rows[-1].pk if rows else "",
         "is_staff": is_staff,
@@ -120,6 +142,7 @@ def message_poll(request: HttpRequest, thread_id) -> HttpResponse:
         except ValueError:
             return HttpResponse(status=400)
     rows = _decorate(qs, request.user)
+    _reported(rows, request, thread)
     if rows:
         threads.mark_delivered(thread=thread, user=request.user)
         # The thread is open on screen: what arrives is read.
