@@ -40,6 +40,8 @@ urlpatterns = [
          name="patient_recommendations"),
     path("patients/<uuid:patient_id>/recommendations/<uuid:recommendation_id>/retire/",
          recommendations.recommendation_retire, name="recommendation_retire"),
+    path("patients/<uuid:patient_id>/recommendations/<uuid:recommendation_id>/reinstate/",
+         recommendations.recommendation_reinstate, name="recommendation_reinstate"),
     path("patients/<uuid:patient_id>/rpm/", rpm.patient_rpm, name="patient_rpm"),
     path("patients/<uuid:patient_id>/rpm/timer/start/", rpm.timer_start, name="rpm_timer_start"),
     path("patients/<uuid:patient_id>/rpm/timer/stop/", rpm.timer_stop, name="rpm_timer_stop"),

@@ -15,11 +15,12 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from mahalo import access, audit
+from mahalo import access, audit, confirm
 from mahalo.decorators import permission_required
 from mahalo.forms import error_messages
 from messaging import threads
@@ -190,6 +191,14 @@ def message_edit(request: HttpRequest, message_id) -> HttpResponse:
 def message_delete(request: HttpRequest, message_id) -> HttpResponse:
     _require_write(request)
     message = threads.own_message_load(request, message_id)
+    if not confirm.confirmed(request):
+        when = timezone.localtime(message.created_at)
+        return confirm.ask(request, title="Delete this message?",
+                           thing=f"“{(message.body or '')[:160]}” ({when:%b} {when.day}, {when:%H:%M})",
+                           consequence="Nobody has read it yet, so it can still be taken back; the care team's "
+                                       "record keeps that it was sent and deleted.",
+                           button="Yes, delete it",
+                           cancel_url=threads.thread_url(message.thread, request.user) + f"#m-{message.pk}")
     try:
         threads.message_delete(message=message, user=request.user, request=request)
     except ValidationError as exc:
