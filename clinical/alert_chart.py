@@ -18,7 +18,7 @@ from clinical.models import Alert, Observation
 from mahalo.charts import Axis, Chart, Series, Threshold, time_iso
 
 MAX_POINTS = 1500
-CONTEXT_DAYS = 14  # how far before the rule's window the graph starts: what "usual" looked like
+CONTEXT_DAYS = 7  # how far before the rule's window the graph starts: what "usual" looked like
 
 
 def _moment(raw) -> datetime | None:
