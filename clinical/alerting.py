@@ -182,9 +182,92 @@ def evaluate_patient(patient, rules=None, now: datetime | None = None) -> list[O
         outcome = Outcome(rule=rule, result=result)
         if result.fired:
             with transaction.atomic():
-                _fire(outcome, patient, now)
+                _fire_for_problem(outcome, patient, now)
         outcomes.append(outcome)
     return outcomes
+
+
+# --- One clinical problem, one alert (clinical/rules.py "One clinical problem, one alert") ----
+
+def problem_alert(rule: ClinicalRule, patient, *, lock: bool = False) -> Alert | None:
+    """The open alert another rule of `rule`'s problem raised for the patient, if any."""
+    problem = rule_engine.problem_of(rule)
+    if problem.startswith("rule:"):
+        return None
+    qs = Alert.objects.filter(patient=patient, status__in=Alert.OPEN, rule__isnull=False).exclude(rule=rule)
+    if lock:
+        qs = qs.select_for_update()
+    for alert in qs.order_by("created_at"):
+        if rule_engine.problem_of(alert.rule) == problem:
+            return alert
+    return None
+
+
+def _fire_for_problem(outcome: Outcome, patient, now) -> None:
+    rule = outcome.rule
+    own = Alert.objects.filter(rule=rule, patient=patient, status__in=Alert.OPEN).exists()
+    other = None if own else problem_alert(rule, patient, lock=True)
+    if other is not None and SEVERITY_RANK[other.severity] <= SEVERITY_RANK[rule.severity]:
+        _fold(outcome, other, patient, now)
+        return
+    _fire(outcome, patient, now)
+    if other is not None and outcome.alert is not None:
+        _merge_into(other, outcome.alert, now)
+
+
+def _fold(outcome: Outcome, alert: Alert, patient, now) -> None:
+    """Another rule of the alert's problem fired: its evidence joins the open alert
+    (under evidence["also"][code]) instead of opening a second alert."""
+    rule, result = outcome.rule, outcome.result
+    evidence = dict(alert.evidence or {})
+    also = dict(evidence.get("also") or {})
+    before = also.get(rule.code) or {}
+    also[rule.code] = {"rule": rule.name, "summary": result.summary, "readings": result.evidence,
+                       "numbers": result.numbers}
+    evidence["also"] = also
+    changed = _evidence_keys(before.get("readings")) != _evidence_keys(result.evidence)
+    alert.evidence = evidence
+    alert.last_triggered_at = now
+    fields = ["evidence", "last_triggered_at", "updated_at"]
+    if changed:
+        alert.trigger_count += 1
+        fields.append("trigger_count")
+    alert.save(update_fields=fields)
+    RuleExecution.objects.create(project_id=patient.project_id, rule=rule, patient=patient, triggered=True,
+                                 result=result.to_json(), alert=alert)
+    outcome.alert, outcome.created = alert, False
+    # Worse data of a side the clinician already saw re-opens the alert, as for its own rule.
+    seen_side = ((alert.seen_evidence or {}).get("also") or {}).get(rule.code)
+    if (seen_side and (_snoozed(alert, now) or alert.status == Alert.Status.ACKNOWLEDGED)
+            and is_worse(rule, seen_side, result)):
+        _reopen(alert, now)
+        outcome.worsened = True
+        audit.record(action="update", resource="clinical.alert", patient=patient, object_id=alert.pk,
+                     metadata={"event": "worsened", "why": "worse", "rule": rule.code,
+                               "times": alert.worsened_count})
+        _notify_worsened(alert, patient)
+
+
+def _merge_into(milder: Alert, worse: Alert, now) -> None:
+    """A more severe rule of the same problem opened its alert: the milder one closes into it."""
+    milder = Alert.objects.select_for_update().get(pk=milder.pk)
+    if milder.status not in Alert.OPEN:
+        return
+    milder.status = Alert.Status.RESOLVED
+    milder.closed_at = now
+    milder.snoozed_until = None
+    milder.closed_note = f"Merged into the more severe alert of the same problem: {worse.title}."
+    milder.save(update_fields=["status", "closed_at", "closed_note", "snoozed_until", "updated_at"])
+    evidence = dict(worse.evidence or {})
+    also = dict(evidence.get("also") or {})
+    ev = milder.evidence or {}
+    also[milder.code] = {"rule": milder.title, "summary": milder.body, "readings": ev.get("readings") or [],
+                         "numbers": ev.get("numbers") or {}}
+    evidence["also"] = also
+    worse.evidence = evidence
+    worse.save(update_fields=["evidence", "updated_at"])
+    audit.record(action="update", resource="clinical.alert", patient=milder.patient, object_id=milder.pk,
+                 metadata={"event": "merged", "into": str(worse.pk)})
 
 
 def _title(rule: ClinicalRule) -> str:
@@ -214,13 +297,17 @@ def is_news(rule: ClinicalRule, patient, result: rule_engine.RuleResult) -> bool
     timestamps, so a reading whose ingest began before the closure and committed
     after it still counts as new. `missing`: only after a whole new window of
     silence since the closure."""
-    last = (Alert.objects.filter(rule=rule, patient=patient, closed_at__isnull=False)
-            .order_by("-closed_at").only("closed_at", "evidence").first())
+    # The rule's own closed alert, or one of its problem's into which its firing was folded.
+    last = (Alert.objects.filter(Q(rule=rule) | Q(executions__rule=rule), patient=patient, closed_at__isnull=False)
+            .order_by("-closed_at").only("closed_at", "evidence", "rule_id").first())
     if last is None:
         return True
     if rule.condition == ClinicalRule.Condition.MISSING:
         return result.window_start is not None and result.window_start >= last.closed_at
-    return bool(_evidence_keys(result.evidence) - _evidence_keys((last.evidence or {}).get("readings")))
+    evidence = last.evidence or {}
+    if last.rule_id != rule.pk:
+        evidence = (evidence.get("also") or {}).get(rule.code) or {}
+    return bool(_evidence_keys(result.evidence) - _evidence_keys(evidence.get("readings")))
 
 
 def plan(rule: ClinicalRule, patient, result: rule_engine.RuleResult) -> str:
@@ -232,6 +319,9 @@ def plan(rule: ClinicalRule, patient, result: rule_engine.RuleResult) -> str:
         if attention_change(open_alert, rule, result, timezone.now()):
             return "re-open the alert as worsened and notify the care team"
         return "update the open alert" + (" silently (snoozed)" if _snoozed(open_alert, timezone.now()) else "")
+    sibling = problem_alert(rule, patient)
+    if sibling is not None and SEVERITY_RANK[sibling.severity] <= SEVERITY_RANK[rule.severity]:
+        return f"add its readings to the open alert of the same problem ({sibling.title})"
     if not is_news(rule, patient, result):
         return "nothing: no new data since the last alert of this rule was closed"
     return "open a new alert"
@@ -395,7 +485,10 @@ def _bump(alert: Alert, rule, result, now) -> Alert:
     if new != old:
         alert.trigger_count += 1
     alert.last_triggered_at = now
+    also = (alert.evidence or {}).get("also")
     alert.evidence = _evidence(result)
+    if also:  # what other rules of the same problem added (see _fold)
+        alert.evidence["also"] = also
     alert.body = result.summary
     alert.save(update_fields=["trigger_count", "last_triggered_at", "evidence", "body", "updated_at"])
     return alert

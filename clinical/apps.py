@@ -19,12 +19,21 @@ class ClinicalConfig(AppConfig):
         from clinical import chart  # noqa: F401
 
         self.register_pages()
+        from clinical.alert_actions import register_defaults
+
+        register_defaults()  # the alert page's next steps (clinical/alert_actions.py)
 
     @staticmethod
     def register_pages():
         """What the frame, the chart and the portal show of clinical (mahalo/shell.py, patients/shell.py)."""
         from clinical.alerting import open_alert_count
-        from clinical.chart import chart_alerts_context, has_open_alerts, open_alerts_annotation, open_alerts_cell
+        from clinical.chart import (
+            chart_alerts_context,
+            chart_glance_context,
+            has_open_alerts,
+            open_alerts_annotation,
+            open_alerts_cell,
+        )
         from mahalo import shell as frame
         from patients import registry, shell
 
@@ -39,6 +48,7 @@ class ClinicalConfig(AppConfig):
                                                  annotation=open_alerts_annotation))
         registry.register_filter(registry.Filter("alerts", "Alerts", (("open", "Has open alerts"),),
                                                  has_open_alerts))
+        shell.register_header(shell.Header("glance", "clinical/_chart_glance.html", chart_glance_context, order=10))
         shell.register_header(shell.Header("alerts", "clinical/_chart_alerts.html", chart_alerts_context))
         shell.register_overview(shell.Header("alerts", "clinical/_overview_alerts.html", chart_alerts_context,
                                              order=10))

@@ -30,6 +30,52 @@ def chart_alerts_context(request, patient) -> dict:
     return {"chart_alerts": rows[:CHART_LIMIT], "chart_alerts_more": len(rows) > CHART_LIMIT}
 
 
+# --- The chart header at a glance (issue 21 item 9) -------------------------------------------
+
+GLANCE_METRICS = ("blood_pressure", "heart_rate", "spo2", "weight", "glucose", "body_temperature")
+
+
+def _items(text: str) -> list[str]:
+    """A free-text list (one per line, or separated by ; or ,) as items."""
+    import re
+
+    return [part.strip(" .-•") for part in re.split(r"[\n;]+|,(?![^()]*\))", text or "") if part.strip(" .-•")]
+
+
+def _age(moment, now) -> str:
+    seconds = max((now - moment).total_seconds(), 0)
+    if seconds < 3600:
+        return f"{max(int(seconds // 60), 1)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} d ago"
+
+
+def chart_glance_context(request, patient) -> dict:
+    """Allergies, problem list and the latest valid reading of each main vital with its category
+    and age. Allergies and problems are part of the record (patients:read reaches every chart);
+    vitals only for roles that read clinical data. One indexed query per vital."""
+    from django.utils import timezone
+
+    from clinical.models import Interpretation, Observation
+    from clinical.observations import decorate
+
+    allergies = _items(patient.medication_allergies) + _items(patient.other_allergies)
+    vitals = []
+    if access.can(request.user, "clinical", "read"):
+        now = timezone.now()
+        rows = Observation.objects.filter(patient=patient).exclude(interpretation=Interpretation.INVALID)
+        for metric in GLANCE_METRICS:
+            obs = rows.filter(metric=metric).order_by("-effective_at").first()
+            if obs is not None:
+                decorate(obs)
+                obs.age = _age(obs.effective_at, now)
+                obs.stale = (now - obs.effective_at).days >= 7
+                vitals.append(obs)
+    return {"glance_allergies": allergies, "glance_problems": _items(patient.chronic_conditions),
+            "glance_vitals": vitals}
+
+
 @timeline.register
 def _alert_entries(patient, before, limit):
     """Timeline: alerts opened, and resolved or dismissed (with who and the note)."""

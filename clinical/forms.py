@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from clinical import labs, observations, recommendations, units
 from clinical.metrics import METRICS
-from clinical.models import Recommendation
+from clinical.models import Recommendation, RpmConsent
 from clinical.rpm import MAX_MANUAL_MINUTES
 
 # What a datetime-local input sends, plus what people type where it isn't supported.
@@ -200,3 +200,19 @@ class EpisodeSetupForm(forms.Form):
 
 class EpisodeEndForm(forms.Form):
     ended_on = forms.DateField(label="Episode ended on", widget=DATE)
+
+
+class ConsentForm(forms.Form):
+    """RPM consent: who, when, how (clinical.rpm.consent_record)."""
+
+    obtained_on = forms.DateField(label="Consent given on", widget=DATE)
+    method = forms.ChoiceField(label="How", choices=[("", "Choose…"), *RpmConsent.Method.choices])
+    given_by = forms.CharField(label="Given by", max_length=200, initial="Patient",
+                               help_text="The patient, or their representative (name and relation).")
+    note = forms.CharField(label="Note (optional)", required=False, max_length=2000,
+                           widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ConsentWithdrawForm(forms.Form):
+    withdrawn_on = forms.DateField(label="Withdrawn on", widget=DATE)
+    note = forms.CharField(label="Why (optional)", required=False, max_length=2000)

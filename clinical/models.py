@@ -395,3 +395,34 @@ class TimeEntry(models.Model):
                                     name="uniq_running_timer"),
         ]
         indexes = [models.Index(fields=["patient", "started_at"], name="timeentry_patient_time")]
+
+
+class RpmConsent(models.Model):
+    """The patient's documented consent to remote monitoring and its billing (CMS requires it
+    before RPM is billed): who gave it, who obtained it, when and how. Withdrawing keeps the
+    row (withdrawn_on/by): the record says what held on any day. Only clinical/rpm.py writes."""
+
+    class Method(models.TextChoices):
+        VERBAL = "verbal", "Verbal (documented by staff)"
+        WRITTEN = "written", "Written (signed form)"
+        ELECTRONIC = "electronic", "Electronic (portal or e-signature)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    project = models.ForeignKey("mahalo.Project", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="rpm_consents")
+    obtained_on = models.DateField(help_text="The day the patient consented.")
+    method = models.CharField(max_length=12, choices=Method.choices)
+    given_by = models.CharField(max_length=200, default="Patient",
+                                help_text="Who consented: the patient, or their representative (name, relation).")
+    obtained_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    help_text="Staff who obtained and documented it.")
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    withdrawn_on = models.DateField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                     related_name="+")
+    withdrawn_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-obtained_on", "-created_at"]
+        indexes = [models.Index(fields=["patient", "obtained_on"], name="rpmconsent_patient_day")]

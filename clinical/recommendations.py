@@ -51,6 +51,20 @@ def recommendation_retire(*, recommendation: Recommendation, actor, request=None
     return rec
 
 
+def recommendation_reinstate(*, recommendation: Recommendation, actor, request=None) -> Recommendation:
+    """Undo a retirement: the patient sees it again (issue 21 item 11, undo where cheap)."""
+    with transaction.atomic():
+        rec = Recommendation.objects.select_for_update().get(pk=recommendation.pk)
+        if rec.is_active:
+            return rec
+        rec.is_active = True
+        rec._change_reason = f"reinstated by {actor.get_full_name() or actor.email}"[:100]
+        rec.save()
+        audit.record(action="update", request=request, actor=actor, resource="clinical", patient=rec.patient,
+                     object_id=rec.pk, metadata={"event": "recommendation_reinstate", "domain": rec.domain})
+    return rec
+
+
 def for_patient(patient) -> list[Recommendation]:
     """All of a (gated) patient's recommendations, newest first, with their authors."""
     return list(Recommendation.objects.filter(patient_id=patient.pk).select_related("created_by")

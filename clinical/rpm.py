@@ -61,7 +61,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from clinical.models import Observation, RpmEpisode, Source, TimeEntry
+from clinical.models import Observation, RpmConsent, RpmEpisode, Source, TimeEntry
 from mahalo import access, audit
 from patients.models import Patient
 
@@ -283,6 +283,12 @@ class LedgerRow:
     periods: list[PeriodLine] = field(default_factory=list)
     time: MonthTime = field(default_factory=MonthTime)
     management: list[str] = field(default_factory=list)
+    # Why this row may not be billed ("" = documented consent covers the month): see consent_reasons.
+    consent_reason: str = ""
+
+    @property
+    def billable(self) -> bool:
+        return not self.consent_reason
 
     @property
     def codes(self) -> list[str]:
@@ -325,10 +331,100 @@ def ledger(*, patients: QuerySet, tz: ZoneInfo, month: date, today: date | None 
             code = device_code(n)
             row.periods.append(PeriodLine(period, n, code, setup_billed=bool(period.setup_on and code),
                                           in_progress=period.end >= today))
+    reasons = consent_reasons(ids, first, last)
     for patient_id, row in rows.items():
         row.time = minutes.get(patient_id, MonthTime())
         row.management = management_codes(row.time.seconds, row.time.interactive)
+        row.consent_reason = reasons.get(patient_id, "")
     return list(rows.values())
+
+
+# --- Consent (issue 21 item 12) ------------------------------------------------------------
+# CMS requires documented consent before RPM is billed. A month is billable for a patient when a
+# consent obtained on or before the month's last day was not withdrawn before its first day.
+
+NO_CONSENT = "No RPM consent recorded"
+
+
+def consent_reasons(patient_ids, first: date, last: date) -> dict[object, str]:
+    """{patient id: why the month can't be billed} for those without consent covering it (one query)."""
+    found: dict[object, list[RpmConsent]] = {}
+    for c in RpmConsent.objects.filter(patient_id__in=list(patient_ids)).order_by("obtained_on"):
+        found.setdefault(c.patient_id, []).append(c)
+    out = {}
+    for pid in patient_ids:
+        consents = found.get(pid, [])
+        if any(c.obtained_on <= last and (c.withdrawn_on is None or c.withdrawn_on >= first) for c in consents):
+            continue
+        if not consents:
+            out[pid] = NO_CONSENT
+        elif all(c.obtained_on > last for c in consents):
+            out[pid] = f"Consent obtained {min(c.obtained_on for c in consents):%Y-%m-%d}, after this month"
+        else:
+            gone = max((c.withdrawn_on for c in consents if c.withdrawn_on), default=None)
+            out[pid] = f"Consent withdrawn {gone:%Y-%m-%d}" if gone else NO_CONSENT
+    return out
+
+
+def consents_for(patient) -> list[RpmConsent]:
+    """A (gated) patient's consents, newest first."""
+    return list(RpmConsent.objects.filter(patient=patient).select_related("obtained_by", "withdrawn_by"))
+
+
+def active_consent(consents: list[RpmConsent]) -> RpmConsent | None:
+    return next((c for c in consents if c.withdrawn_on is None), None)
+
+
+def consent_for(request, patient, consent_id, *, action: str = "write") -> RpmConsent:
+    """One of this patient's consents through the gate (404 for another patient's)."""
+    return access.load(request, RpmConsent.objects.filter(patient=patient), consent_id, resource="clinical",
+                       action=action)
+
+
+CONSENT_BACKDATE_DAYS = 3660  # consent given years ago on paper is still consent
+
+
+@transaction.atomic
+def consent_record(*, patient, actor, obtained_on: date, method: str, given_by: str = "Patient", note: str = "",
+                   request=None) -> RpmConsent:
+    from patients.models import Patient
+
+    today = local_today(patient.tz)
+    if obtained_on > today:
+        raise ValidationError({"obtained_on": "The date can't be in the future."})
+    if obtained_on < today - timedelta(days=CONSENT_BACKDATE_DAYS):
+        raise ValidationError({"obtained_on": "The date is more than ten years ago."})
+    if method not in RpmConsent.Method.values:
+        raise ValidationError({"method": "Choose how consent was given."})
+    given_by = (given_by or "").strip() or "Patient"
+    Patient.objects.select_for_update().filter(pk=patient.pk).first()  # two clicks, one consent
+    current = RpmConsent.objects.filter(patient=patient, withdrawn_on__isnull=True).first()
+    if current is not None:
+        raise ValidationError(f"Consent is already on file (since {current.obtained_on:%b %-d, %Y}); "
+                              "withdraw it first to record a new one.")
+    consent = RpmConsent.objects.create(project=patient.project, patient=patient, obtained_on=obtained_on,
+                                        method=method, given_by=given_by[:200], obtained_by=actor,
+                                        note=(note or "").strip())
+    _audit(action="create", patient=patient, entry=consent, request=request, actor=actor, what="rpm_consent",
+           obtained_on=obtained_on.isoformat(), method=method)
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, consent: RpmConsent, actor, on: date, note: str = "", request=None) -> RpmConsent:
+    consent = RpmConsent.objects.select_for_update().select_related("patient__program").get(pk=consent.pk)
+    patient = consent.patient
+    if consent.withdrawn_on is not None:
+        raise ValidationError(f"This consent was already withdrawn on {consent.withdrawn_on:%b %-d, %Y}.")
+    if on > local_today(patient.tz):
+        raise ValidationError({"withdrawn_on": "The date can't be in the future."})
+    if on < consent.obtained_on:
+        raise ValidationError({"withdrawn_on": "Consent can't be withdrawn before it was given."})
+    consent.withdrawn_on, consent.withdrawn_by, consent.withdrawn_note = on, actor, (note or "").strip()
+    consent.save(update_fields=["withdrawn_on", "withdrawn_by", "withdrawn_note"])
+    _audit(action="update", patient=patient, entry=consent, request=request, actor=actor,
+           what="rpm_consent_withdrawn", withdrawn_on=on.isoformat())
+    return consent
 
 
 @dataclass

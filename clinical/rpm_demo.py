@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from clinical.models import RpmEpisode, TimeEntry
+from clinical.models import RpmConsent, RpmEpisode, TimeEntry
 from clinical.rpm import local_midnight, local_today, month_start
 from patients.models import Patient
 
@@ -59,6 +59,12 @@ def seed_rpm(project) -> dict:
                                       started_on=started, setup_completed_on=started if setup else None,
                                       created_by=lead)
             episodes += 1
+        # Consent on file for all but the last demo patient, who shows "left out of billing" (item 12).
+        if patient is not chosen[-1] and lead and not RpmConsent.objects.filter(patient=patient).exists():
+            RpmConsent.objects.create(project=project, patient=patient, obtained_by=nurse or lead,
+                                      obtained_on=today - timedelta(days=age + 2),
+                                      method=RpmConsent.Method.WRITTEN if patient is kai else RpmConsent.Method.VERBAL,
+                                      given_by="Patient", note="Simulated demo consent.")
         first = local_midnight(month_start(today), tz)
         if TimeEntry.objects.filter(patient=patient, started_at__gte=first).exists():
             continue

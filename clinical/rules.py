@@ -62,6 +62,18 @@ Conditions
 
 The effective threshold is the program's setting named by `threshold_setting`
 (program overrides project, through mahalo.config), else `rule.threshold`.
+
+One clinical problem, one alert (issue 21 item 8)
+-------------------------------------------------
+Several rules can look at the same problem from different sides: the home and the
+office stage-2 averages both say "this patient's blood pressure is high". Each rule
+belongs to a *problem* (`problem_of(rule)`: `params.problem`, else `PROBLEMS` by code,
+else the rule alone). clinical/alerting.py keeps one open alert per patient and
+problem: the first rule of a problem to fire opens it; another rule of the same
+problem that fires while it is open adds its evidence to that alert instead of
+opening a second one. A more severe rule of the problem (level 2 hypoglycaemia
+while level 1 is open) still opens its own alert, and the milder one is closed as
+merged into it, so the queue shows the problem once, at its worst level.
 """
 
 from __future__ import annotations
@@ -90,6 +102,22 @@ DEFAULT_MIN_POINTS = 4
 DEFAULT_BASELINE_DAYS = 28
 MAX_EVIDENCE = 50
 CLOCK_SKEW = timedelta(days=1)
+# The default rules that watch the same clinical problem (see "One clinical problem, one alert").
+# The hypertensive crisis stays its own problem: an emergency is never folded into a trend.
+PROBLEMS = {
+    "bp_stage2_home": "hypertension_stage2",
+    "bp_stage2_office": "hypertension_stage2",
+    "hypoglycemia_level_1": "hypoglycemia",
+    "hypoglycemia_level_2": "hypoglycemia",
+}
+
+
+def problem_of(rule: ClinicalRule) -> str:
+    """The clinical problem a rule watches: rules sharing one raise one alert per patient."""
+    named = (rule.params or {}).get("problem")
+    if isinstance(named, str) and named.strip():
+        return named.strip()
+    return PROBLEMS.get(rule.code) or f"rule:{rule.pk}"
 
 
 @dataclass(slots=True)

@@ -40,6 +40,8 @@ urlpatterns = [
          name="patient_recommendations"),
     path("patients/<uuid:patient_id>/recommendations/<uuid:recommendation_id>/retire/",
          recommendations.recommendation_retire, name="recommendation_retire"),
+    path("patients/<uuid:patient_id>/recommendations/<uuid:recommendation_id>/reinstate/",
+         recommendations.recommendation_reinstate, name="recommendation_reinstate"),
     path("patients/<uuid:patient_id>/rpm/", rpm.patient_rpm, name="patient_rpm"),
     path("patients/<uuid:patient_id>/rpm/timer/start/", rpm.timer_start, name="rpm_timer_start"),
     path("patients/<uuid:patient_id>/rpm/timer/stop/", rpm.timer_stop, name="rpm_timer_stop"),
@@ -50,6 +52,9 @@ urlpatterns = [
          name="rpm_episode_setup"),
     path("patients/<uuid:patient_id>/rpm/episodes/<uuid:episode_id>/end/", rpm.episode_end,
          name="rpm_episode_end"),
+    path("patients/<uuid:patient_id>/rpm/consent/", rpm.consent_record, name="rpm_consent_record"),
+    path("patients/<uuid:patient_id>/rpm/consent/<uuid:consent_id>/withdraw/", rpm.consent_withdraw,
+         name="rpm_consent_withdraw"),
     # Reports
     path("reports/rpm/", rpm.rpm_report, name="rpm_report"),
     path("reports/rpm/export.csv", rpm.rpm_report_export, name="rpm_report_export"),

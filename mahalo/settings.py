@@ -76,6 +76,8 @@ MIDDLEWARE = [
     "mahalo.middleware.StaffIdleTimeoutMiddleware",
     "mahalo.middleware.StaffMFARequiredMiddleware",
     "mahalo.middleware.UserTimezoneMiddleware",
+    # Opening what a notification links to marks it seen (issue 21 item 7).
+    "messaging.middleware.NotificationSeenMiddleware",
     # Axes last, as its docs require, so it sees the final response.
     "axes.middleware.AxesMiddleware",
 ]

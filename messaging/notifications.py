@@ -37,6 +37,13 @@ def unseen_count(user) -> int:
     return notifications_for(user).filter(seen_at__isnull=True).count()
 
 
+def list_version(user) -> str:
+    """Changes when the notification centre would: a new row, or one read."""
+    rows = notifications_for(user)
+    newest = rows.order_by("-created_at").values_list("pk", flat=True).first()
+    return f"{newest or 0}-{rows.filter(seen_at__isnull=True).count()}"
+
+
 def notification_for(user, pk) -> Notification:
     """One of the user's own notifications, or Http404 (someone else's, missing or malformed)."""
     try:
@@ -53,6 +60,14 @@ def notification_mark_seen(*, notification: Notification) -> None:
     if notification.seen_at is None:
         notification.seen_at = timezone.now()
         notification.save(update_fields=["seen_at"])
+
+
+def mark_seen_for_path(*, user, path: str) -> int:
+    """The user opened `path`: their unseen notifications linking there are read now."""
+    if not path or len(path) > 300:
+        return 0
+    return (Notification.objects.filter(recipient=user, channel="in_app", seen_at__isnull=True, link=path)
+            .update(seen_at=timezone.now()))
 
 
 def notifications_mark_all_seen(*, user) -> int:

@@ -76,6 +76,38 @@ DEFAULTS: dict[str, tuple[str, str]] = {
                                                "{{ patient_name }}{% endif %}."),
 }
 
+# Staff read many notifications about many patients: without a template of the project's, a
+# staff member's in-app notification about a patient names the patient and the thing (issue 21
+# item 7). `patient_name` and `mrn` are added by notify() from the event's patient. Other channels
+# (email, SMS, push) keep the wording above: they leave the app, so they carry no more PHI than before.
+STAFF_DEFAULTS: dict[str, tuple[str, str]] = {
+    "new_message": ("Message from {{ patient_name }}",
+                    "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %}: new secure message"
+                    "{% if sender %} from {{ sender }}{% endif %}{% if subject %} in “{{ subject }}”{% endif %}."),
+    "visit_reminder": ("Visit reminder: {{ patient_name }}",
+                       "Visit with {{ patient_name }}{% if when %} on {{ when }}{% endif %}."),
+    "visit_booked": ("Visit booked: {{ patient_name }}",
+                     "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %}: visit booked"
+                     "{% if when %} for {{ when }}{% endif %}{% if mode %} ({{ mode }}){% endif %}."),
+    "visit_cancelled": ("Visit cancelled: {{ patient_name }}",
+                        "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %}: the visit"
+                        "{% if when %} on {{ when }}{% endif %} was cancelled"
+                        "{% if reason %} ({{ reason }}){% endif %}."),
+    "alert_created": ("Alert: {{ patient_name }}",
+                      "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %}: "
+                      "{% if alert %}{{ alert }}{% else %}a clinical alert needs review{% endif %}"
+                      "{% if severity %} ({{ severity }}){% endif %}."),
+    "device_reconsent": ("Device disconnected: {{ patient_name }}",
+                         "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %}: their wearable"
+                         "{% if device %} ({{ device }}){% endif %} needs to be reconnected; no data arrives "
+                         "until they do."),
+    "care_team_request": ("Care-team request: {{ patient_name }}",
+                          "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %} asked you to join their care "
+                          "team{% if note %}: “{{ note }}”{% endif %}."),
+    "questionnaire_due": ("Questionnaire due: {{ patient_name }}",
+                          "{{ patient_name }}: a questionnaire is due{% if name %} ({{ name }}){% endif %}."),
+}
+
 _ENGINE = Engine(dirs=[], app_dirs=False, loaders=[("django.template.loaders.locmem.Loader", {})],
                  libraries={}, autoescape=True, debug=False, string_if_invalid="")
 # Tags that reach outside the fixed context: refused before rendering.
@@ -132,7 +164,7 @@ class Rendered:
 
 
 def render_notification(event_type: str, channel: str, context: dict, *, project=None, program=None,
-                        template: NotificationTemplate | None = None) -> Rendered:
+                        template: NotificationTemplate | None = None, staff: bool = False) -> Rendered:
     """Subject, plain body and HTML body of one notification (template or built-in wording)."""
     if template is None:
         template = find_template(event_type, channel, project, program)
@@ -148,6 +180,8 @@ def render_notification(event_type: str, channel: str, context: dict, *, project
             logger.exception("Notification template %s (%s/%s) failed; using the built-in wording",
                              template.pk, event_type, channel)
     subject, body = DEFAULTS.get(event_type, ("Notification", "You have a new notification."))
+    if staff and channel == "in_app" and context.get("patient_name") and event_type in STAFF_DEFAULTS:
+        subject, body = STAFF_DEFAULTS[event_type]
     return Rendered(subject=_one_line(render_text(subject, context, html=False)),
                     body=render_text(body, context, html=False),
                     html_body=render_text(body, context, html=True), template=None)
@@ -240,6 +274,13 @@ def notify(*, event_type: str, recipients, context: dict, key: str, patient=None
             if user is None or not user.is_active:
                 continue  # deactivated logins get nothing
             user_project = project or access.project_of(user)
+            staff = patient is not None and access.is_staff_user(user)
+            user_context, user_link = context, link
+            if staff:
+                # Name the patient and link to their record, whatever the caller passed.
+                user_context = {**context, "patient_name": patient.full_name, "mrn": patient.mrn or ""}
+                if not link or link.startswith("/portal/"):
+                    user_link = f"/patients/{patient.pk}/"
             outs = opted_out(user)
             delay_until = None if urgent else quiet_until(user, now)
             for channel in wanted:
@@ -257,12 +298,12 @@ def notify(*, event_type: str, recipients, context: dict, key: str, patient=None
                 else:
                     source = template if template is not None or channel != "push" else find_template(
                         event_type, "in_app", user_project, program)
-                    rendered = render_notification(event_type, channel, context, project=user_project,
-                                                   program=program, template=source)
+                    rendered = render_notification(event_type, channel, user_context, project=user_project,
+                                                   program=program, template=source, staff=staff)
                 row = Notification(
                     project=user_project, recipient=user, patient=patient, event_type=event_type, channel=channel,
                     idempotency_key=idem, urgent=urgent, template=rendered.template, subject=rendered.subject,
-                    body=rendered.body, html_body=rendered.html_body, link=link[:300], created_at=now,
+                    body=rendered.body, html_body=rendered.html_body, link=user_link[:300], created_at=now,
                     next_attempt_at=now,
                 )
                 if skipped:

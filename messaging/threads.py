@@ -145,7 +145,8 @@ def message_send(*, thread: Thread, sender, body: str, files=(), request=None) -
         link = reverse("message_thread", args=[thread.pk])
         notify(event_type="new_message", recipients=allowed, patient=thread.patient,
                project=thread.project, program=thread.program,
-               context={"thread": thread, "sender_name": sender.get_full_name(), "link": link},
+               context={"thread": thread, "sender": sender.get_full_name(), "sender_name": sender.get_full_name(),
+                        "subject": thread.subject, "link": link},
                key=f"message:{message.pk}", link=link)
     return message
 
@@ -318,6 +319,15 @@ def forget_unread(user_ids) -> None:
     keys = [_unread_key(pk) for pk in user_ids]
     cache.delete_many(keys)
     transaction.on_commit(lambda: cache.delete_many(keys))
+
+
+def inbox_version(user) -> str:
+    """Changes whenever the user's inbox list would: a message arrives (newest activity) or
+    they read one (unread count). The inbox's poll sends it back; equal means "no change"."""
+    from django.db.models import Max
+
+    newest = threads_for(user).aggregate(newest=Max("last_message_at"))["newest"]
+    return f"{newest.timestamp() if newest else 0:.0f}-{unread_count(user)}"
 
 
 def unread_count(user) -> int:

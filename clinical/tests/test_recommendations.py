@@ -45,7 +45,7 @@ def test_portal_shows_only_my_own(login, world):
 def test_retired_are_hidden_from_the_patient_and_kept_on_the_chart(login, world):
     rec = recommendation_add(patient=world.me, domain="stress", content="Box breathing", actor=world.clinician)
     client = login(world.clinician)
-    assert client.post(f"{tab(world.me)}{rec.pk}/retire/").status_code == 302
+    assert client.post(f"{tab(world.me)}{rec.pk}/retire/", {"confirm": "yes"}).status_code == 302
     rec.refresh_from_db()
     assert not rec.is_active
     assert "Box breathing" not in login(world.patient_user).get("/portal/recommendations/").content.decode()

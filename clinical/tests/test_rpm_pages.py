@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from clinical import rpm
-from clinical.models import Observation, RpmEpisode, TimeEntry
+from clinical.models import Observation, RpmConsent, RpmEpisode, TimeEntry
 from conftest import enrol_totp
 from mahalo.exports import safe_cell
 from mahalo.models import AuditEvent, Role, RolePermission, StaffMember
@@ -39,7 +39,11 @@ def staff_without_reports(project, programs=()):
     return user
 
 
-def make_episode(patient, start, setup=None):
+def make_episode(patient, start, setup=None, consent=True):
+    """An episode; with `consent` (the default since billing needs it) a consent from its start."""
+    if consent and not RpmConsent.objects.filter(patient=patient).exists():
+        RpmConsent.objects.create(project=patient.project, patient=patient, obtained_on=start,
+                                  method=RpmConsent.Method.WRITTEN, obtained_by=UserFactory())
     return RpmEpisode.objects.create(project=patient.project, patient=patient, program=patient.program,
                                      started_on=start, setup_completed_on=setup)
 

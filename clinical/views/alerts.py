@@ -7,7 +7,7 @@ an alert id of such a patient is a 404 like a missing one."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -21,6 +21,8 @@ from django.views.decorators.vary import vary_on_headers
 
 from clinical import alerting, triage
 from clinical import rules as rule_engine
+from clinical.alert_actions import actions_for
+from clinical.alert_chart import alert_chart
 from clinical.metrics import METRICS
 from clinical.models import Alert, RuleExecution, Severity
 from mahalo import access, audit
@@ -84,6 +86,8 @@ def _detail_context(request, alert: Alert, **extra) -> dict:
     return {
         "alert": alert, "patient": alert.patient, "tz": str(alert.patient.tz),
         "readings": evidence_rows(alert), "numbers": (alert.evidence or {}).get("numbers", {}),
+        "also": also_rows(alert), "chart": alert_chart(alert), "next_alert": next_alert(request, alert),
+        "actions": actions_for(request.user, alert), "snooze_presets": SNOOZE_PRESETS,
         "history": history_rows(history), "executions": executions, "can_update": can_update,
         "assignable": alerting.assignable_users(alert) if can_update and alert.status in Alert.OPEN else [],
         "snoozed": alert.snoozed_until is not None and alert.snoozed_until > timezone.now(),
@@ -99,11 +103,30 @@ def alert_detail(request: HttpRequest, alert_id) -> HttpResponse:
     return render(request, "clinical/alert_detail.html", _detail_context(request, alert))
 
 
-def evidence_rows(alert: Alert) -> list[dict]:
+def next_alert(request, alert: Alert) -> Alert | None:
+    """The alert after this one in the user's queue (its default view and order), else the first
+    other one: "next" after acting never sends a clinician back to the list."""
+    qs, _filters, _errors = triage.filter_alerts(request.user, {}, focus=current_program(request))
+    ids = list(qs.values_list("pk", flat=True)[:500])
+    if not ids or ids == [alert.pk]:
+        return None
+    following = ids[ids.index(alert.pk) + 1:] if alert.pk in ids else []
+    target = next((i for i in following), None) or next(i for i in ids if i != alert.pk)
+    return qs.select_related("patient").filter(pk=target).first()
+
+
+def also_rows(alert: Alert) -> list[dict]:
+    """What the other rules of the same clinical problem added (clinical/rules.py)."""
+    return [{"rule": side.get("rule", code), "summary": side.get("summary", ""),
+             "readings": evidence_rows(alert, side.get("readings") or [])}
+            for code, side in ((alert.evidence or {}).get("also") or {}).items()]
+
+
+def evidence_rows(alert: Alert, readings: list | None = None) -> list[dict]:
     """The readings behind an alert, for display (times in the program's time zone)."""
     tz = alert.patient.tz
     out = []
-    for r in (alert.evidence or {}).get("readings", []):
+    for r in (alert.evidence or {}).get("readings", []) if readings is None else readings:
         try:
             at = datetime.fromisoformat(r["at"]).astimezone(tz)
         except (KeyError, ValueError, TypeError):
@@ -164,6 +187,20 @@ def history_rows(records) -> list[dict]:
 ACTIONS = ("acknowledge", "resolve", "dismiss", "snooze", "unsnooze", "assign")
 
 
+# One click for the usual snoozes; "tomorrow morning" is 08:00 in the patient's program zone.
+SNOOZE_PRESETS = [("4h", "4 hours"), ("tomorrow", "Tomorrow 08:00"), ("3d", "3 days"), ("7d", "1 week")]
+
+
+def snooze_preset_until(preset: str, tz, now: datetime | None = None) -> datetime:
+    now = now or timezone.now()
+    if preset == "4h":
+        return now + timedelta(hours=4)
+    if preset == "tomorrow":
+        day = now.astimezone(tz).date() + timedelta(days=1)
+        return datetime.combine(day, time(8), tzinfo=tz)
+    return now + timedelta(days=int(preset.rstrip("d")))
+
+
 def _parse_until(raw: str, tz) -> datetime | None:
     """A datetime-local value ("2026-03-01T14:30") in the program's time zone."""
     try:
@@ -185,7 +222,13 @@ def _apply(request, alert: Alert, action: str) -> Alert:
         return alerting.alert_dismiss(alert=alert, actor=user, note=post.get("note", ""), request=request)
     if action == "snooze":
         raw = post.get("until", "")
-        until = _parse_until(raw, alert.patient.tz)
+        preset = post.get("preset", "")
+        if preset:
+            if preset not in dict(SNOOZE_PRESETS):
+                raise alerting.AlertError("Choose one of the snooze options.", field="until")
+            until = snooze_preset_until(preset, alert.patient.tz)
+        else:
+            until = _parse_until(raw, alert.patient.tz)
         if until is None:
             raise alerting.AlertError("Give a valid date and time." if raw else "Give the date and time to snooze "
                                       "until.", field="until")

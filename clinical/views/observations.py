@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from clinical import observations
+from clinical import observations, units
 from clinical.forms import ObservationForm
 from clinical.metrics import METRICS
 from clinical.models import Interpretation, Observation, Source
@@ -91,6 +91,56 @@ def chart_points(rows: QuerySet[Observation], start: datetime, tz) -> dict[str, 
     return by_metric
 
 
+def prefill_from_message(params, tz) -> dict | None:
+    """The entry form's values from "Record … as a reading" under a patient's message
+    (messaging/readings.py builds the link): only known metrics, units and numbers pass; anything
+    else is left to the form's defaults. Nothing is saved until the person presses Save."""
+    metric = params.get("metric", "")
+    if not params.get("from_message") or metric not in observations.ENTRY_METRICS:
+        return None
+    out: dict = {"metric": metric, "note": "Reported by the patient in a message"}
+    for key in ("value", "value2"):
+        try:
+            number = float(params.get(key, ""))
+        except ValueError:
+            continue
+        if number == number and abs(number) < 10000:  # not NaN, not absurd
+            out[key] = f"{number:g}"
+    unit = params.get("unit", "")
+    if unit in [u for u, _ in units.ENTRY_UNITS[metric]]:
+        out["unit"] = unit
+    at = params.get("at", "")
+    try:
+        datetime.strptime(at, "%Y-%m-%dT%H:%M")
+        out["effective_at"] = at
+        out["note"] = f"Reported by the patient in a message ({at.replace('T', ' ')})"
+    except ValueError:
+        pass
+    if metric == "blood_pressure":
+        out["setting"] = "home"
+    return out
+
+
+def daily_resting_hr(patient, start: datetime, end: datetime) -> tuple[list[Point], str]:
+    """Resting heart rate from the wearables' daily summaries (the rules engine's registered daily
+    series: the preferred source per day), for a Vitals tab with no resting-HR observations
+    (issue 21 item 9: data flows between tabs). Returns the points and the sources named."""
+    from datetime import time
+
+    from clinical.rules import DAILY_SERIES
+
+    tz = _tz(patient)
+    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    out: list[Point] = []
+    for fetch, _has in DAILY_SERIES.values():
+        for day in fetch(patient, "resting_hr", first, last):
+            out.append(Point("resting_heart_rate", datetime.combine(day.day, time(12), tzinfo=tz), day.value,
+                             source=day.source))
+    out.sort(key=lambda p: p.at)
+    sources = sorted({p.source.replace("_", " ").title() for p in out if p.source})
+    return out, ", ".join(sources) or ("wearable" if out else "")
+
+
 def table_page(rows: QuerySet[Observation], params, since=None) -> dict:
     """The table of the observations in the graphs' range (all of them without one): a
     two-year history of heart-rate samples is not counted and sorted to show 25 rows."""
@@ -122,11 +172,19 @@ def vitals_context(request, patient, days: int, params, form=None) -> dict:
     now = timezone.now()
     start = now - timedelta(days=days)
     can_write = access.can(request.user, "clinical", "write", patient)
+    prefill = None
     if can_write and form is None:
-        form = ObservationForm(tz=tz)
+        prefill = prefill_from_message(params, tz)
+        form = ObservationForm(tz=tz, initial=prefill or {})
     rows = patient_observations(request, patient)
-    charts = vitals_charts(chart_points(rows, start, tz), tz, days, start=start, end=now)
+    points = chart_points(rows, start, tz)
+    rhr_source = ""
+    if not points.get("resting_heart_rate"):
+        points["resting_heart_rate"], rhr_source = daily_resting_hr(patient, start, now)
+    charts = vitals_charts(points, tz, days, start=start, end=now)
     return {
+        "rhr_source": rhr_source,
+        "prefilled": bool(prefill),
         "days": days,
         "ranges": RANGES,
         "start": start.astimezone(tz),

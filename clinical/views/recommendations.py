@@ -14,7 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from clinical import recommendations
 from clinical.forms import RecommendationForm
-from mahalo import access
+from mahalo import access, confirm
 from mahalo.decorators import permission_required
 from patients import shell
 
@@ -57,6 +57,23 @@ def patient_recommendations(request: HttpRequest, patient_id) -> HttpResponse:
 def recommendation_retire(request: HttpRequest, patient_id, recommendation_id) -> HttpResponse:
     patient = access.patient_for_request(request, patient_id, "write", "clinical")
     rec = recommendations.recommendation_for(request, patient, recommendation_id, action="write")
+    back = reverse("patient_recommendations", args=[patient.pk])
+    if not confirm.confirmed(request):
+        return confirm.ask(request, title="Retire this recommendation?", thing=rec.content[:200],
+                           consequence=f"{patient.full_name} no longer sees it in their portal.",
+                           undo="You can reinstate it from the retired list.", button="Yes, retire it",
+                           cancel_url=back)
     recommendations.recommendation_retire(recommendation=rec, actor=request.user, request=request)
-    messages.success(request, "Recommendation retired: the patient no longer sees it.")
+    messages.success(request, f"Recommendation retired: {patient.full_name} no longer sees it. "
+                              "Reinstate it from “Retired” below to undo.")
+    return redirect(back)
+
+
+@require_POST
+@permission_required("clinical", "write")
+def recommendation_reinstate(request: HttpRequest, patient_id, recommendation_id) -> HttpResponse:
+    patient = access.patient_for_request(request, patient_id, "write", "clinical")
+    rec = recommendations.recommendation_for(request, patient, recommendation_id, action="write")
+    recommendations.recommendation_reinstate(recommendation=rec, actor=request.user, request=request)
+    messages.success(request, f"Recommendation reinstated: {patient.full_name} sees it again.")
     return redirect(reverse("patient_recommendations", args=[patient.pk]))

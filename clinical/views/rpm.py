@@ -16,7 +16,15 @@ from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from clinical import rpm
-from clinical.forms import EpisodeEndForm, EpisodeSetupForm, EpisodeStartForm, ManualTimeForm, StopTimerForm
+from clinical.forms import (
+    ConsentForm,
+    ConsentWithdrawForm,
+    EpisodeEndForm,
+    EpisodeSetupForm,
+    EpisodeStartForm,
+    ManualTimeForm,
+    StopTimerForm,
+)
 from mahalo import access, audit
 from mahalo.decorators import permission_required
 from mahalo.exports import stream_csv
@@ -43,7 +51,14 @@ def tab_context(request, patient, **forms) -> dict:
             f"{entry.seconds // 60} min {entry.seconds % 60} s")
     can_write = access.can(request.user, "clinical", "write", patient)
     minutes = month_time.minutes
+    consents = rpm.consents_for(patient)
     return {
+        "consents": consents,
+        "consent": rpm.active_consent(consents),
+        "consent_form": forms.get("consent_form") or ConsentForm(prefix="consent", initial={
+            "obtained_on": today, "given_by": "Patient"}),
+        "withdraw_form": forms.get("withdraw_form") or ConsentWithdrawForm(prefix="withdraw",
+                                                                           initial={"withdrawn_on": today}),
         "rpm_today": today,
         "episode": episode,
         "past_episodes": [e for e in episodes if e is not episode],
@@ -202,6 +217,39 @@ def episode_end(request: HttpRequest, patient_id, episode_id) -> HttpResponse:
     return _answer(request, patient, end_form=form)
 
 
+@require_POST
+@permission_required("clinical", "write")
+def consent_record(request: HttpRequest, patient_id) -> HttpResponse:
+    patient = _writer(request, patient_id)
+    form = ConsentForm(request.POST, prefix="consent")
+    if form.is_valid():
+        try:
+            rpm.consent_record(patient=patient, actor=request.user, request=request, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _answer(request, patient, "RPM consent recorded.")
+    return _answer(request, patient, consent_form=form)
+
+
+@require_POST
+@permission_required("clinical", "write")
+def consent_withdraw(request: HttpRequest, patient_id, consent_id) -> HttpResponse:
+    patient = _writer(request, patient_id)
+    consent = rpm.consent_for(request, patient, consent_id)
+    form = ConsentWithdrawForm(request.POST, prefix="withdraw")
+    if form.is_valid():
+        try:
+            rpm.consent_withdraw(consent=consent, actor=request.user, request=request,
+                                 on=form.cleaned_data["withdrawn_on"], note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _answer(request, patient, "RPM consent withdrawn: this patient is left out of billing from "
+                                             f"{form.cleaned_data['withdrawn_on']:%b %-d}.")
+    return _answer(request, patient, withdraw_form=form)
+
+
 # --- The monthly report ----------------------------------------------------------------
 
 # The page's column heads: the CSV's, shortened to fit a screen.
@@ -259,15 +307,16 @@ def rpm_report(request: HttpRequest) -> HttpResponse:
     audit.record(request=request, action="report", resource="reports", project=program.project,
                  metadata={"report": "rpm", "program": str(program.pk),
                            "month": f"{month:%Y-%m}" if month else raw, "count": len(rows)})
-    table = [{"row": r, "cells": report_cells(r)} for r in rows]
+    table = [{"row": r, "cells": report_cells(r)} for r in rows if r.billable]
+    held = [{"row": r, "cells": report_cells(r), "reason": r.consent_reason} for r in rows if not r.billable]
     totals: dict[str, int] = {}
-    for r in rows:
+    for r in (r for r in rows if r.billable):
         for code in r.codes:
             totals[code] = totals.get(code, 0) + 1
     context = {
         "programs": access.program_list(request.user), "program": program, "month": month,
         "month_value": f"{month:%Y-%m}" if month else raw, "error": error, "table": table,
-        "header": TABLE_HEADER, "csv_header": CSV_HEADER,
+        "header": TABLE_HEADER, "csv_header": CSV_HEADER, "held": held,
         "totals": [(code, n, rpm.CODE_LABELS.get(code, "")) for code, n in sorted(totals.items())],
         "prev_month": month - timedelta(days=1) if month else None,
         "next_month": rpm.month_end(month) + timedelta(days=1) if month else None,
@@ -281,9 +330,11 @@ def rpm_report_export(request: HttpRequest) -> HttpResponse:
     program, month, raw, error = _report_params(request)
     if error:
         return HttpResponse(f"month: {error}", status=400, content_type="text/plain; charset=utf-8")
-    rows = _report_rows(request, program, month)
+    # Without documented consent a patient is not billed (the page lists them with the reason).
+    everyone = _report_rows(request, program, month)
+    rows = [r for r in everyone if r.billable]
     audit.record(request=request, action="export", resource="reports", project=program.project,
                  metadata={"report": "rpm", "program": str(program.pk), "month": f"{month:%Y-%m}",
-                           "count": len(rows)})
+                           "count": len(rows), "held_for_consent": len(everyone) - len(rows)})
     return stream_csv(CSV_HEADER, (report_cells(r) for r in rows),
                       f"rpm-{slugify(program.name)[:40] or 'program'}-{month:%Y-%m}.csv")

@@ -34,7 +34,7 @@ def test_read_messages_are_records(live_server, browser_page, world):
     mine = page.locator(f"#m-{unread.pk}")
     mine.get_by_text("Edit or delete").click()
     page.once("dialog", lambda d: d.accept())
-    mine.get_by_role("button", name="Delete message").click()
+    mine.get_by_role("button", name="Yes, delete this message").click()
     expect(page.locator(f"#m-{unread.pk}")).to_contain_text("deleted by its author")
     assert axe_violations(page) == []
     os.makedirs(SHOTS, exist_ok=True)

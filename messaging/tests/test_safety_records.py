@@ -32,7 +32,7 @@ def test_a_read_and_answered_message_cannot_be_deleted_by_its_author(world, conv
     patient = login(world.patient_user)
     page = patient.get(reverse("portal_message_thread", args=[convo.pk])).content.decode()
     assert "Edit or delete" not in page.split(f'id="m-{message.pk}"')[1].split("</li>")[0]
-    r = patient.post(reverse("message_delete", args=[message.pk]), follow=True)
+    r = patient.post(reverse("message_delete", args=[message.pk]), {"confirm": "yes"}, follow=True)
     assert "part of the record" in r.content.decode()
     r = patient.post(reverse("message_edit", args=[message.pk]), {"body": "never mind"})
     message.refresh_from_db()
@@ -46,7 +46,7 @@ def test_a_staff_member_who_joins_later_counts_as_a_reader(world, convo, login):
     message = threads.message_send(thread=convo, sender=world.patient_user, body="Dizzy today")
     login(world.lead).get(reverse("message_thread", args=[convo.pk]))     # not a participant when it was sent
     assert threads.read_by_others(message)
-    login(world.patient_user).post(reverse("message_delete", args=[message.pk]))
+    login(world.patient_user).post(reverse("message_delete", args=[message.pk]), {"confirm": "yes"})
     assert Message.objects.get(pk=message.pk).deleted_at is None
 
 
@@ -71,7 +71,8 @@ def test_before_reading_edits_keep_revisions_staff_can_open_audited(world, convo
 
 def test_a_retraction_before_reading_stays_visible_to_staff_on_request(world, convo, login):
     message = threads.message_send(thread=convo, sender=world.patient_user, body="Feeling hopeless lately")
-    assert login(world.patient_user).post(reverse("message_delete", args=[message.pk])).status_code == 302
+    client = login(world.patient_user)
+    assert client.post(reverse("message_delete", args=[message.pk]), {"confirm": "yes"}).status_code == 302
     message.refresh_from_db()
     assert message.deleted_at and message.body == ""
     staff = login(world.clinician)

@@ -141,7 +141,7 @@ def test_edit_and_delete_keep_revisions_and_audit(login, world, convo):
     assert client.post(reverse("message_edit", args=[message.pk]), {"body": "Take 5 mg"}).status_code == 302
     message.refresh_from_db()
     assert message.body == "Take 5 mg" and message.edited_at
-    assert client.post(reverse("message_delete", args=[message.pk])).status_code == 302
+    assert client.post(reverse("message_delete", args=[message.pk]), {"confirm": "yes"}).status_code == 302
     message.refresh_from_db()
     assert message.deleted_at and message.body == ""
     revs = list(MessageRevision.objects.filter(message=message).values_list("action", "previous_body"))

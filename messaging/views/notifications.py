@@ -30,10 +30,15 @@ from patients.shell import portal_page
 @login_required
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(notifications.notifications_for(request.user).order_by("-created_at"), 30).get_page(
-        request.GET.get("page"))
-    response = render(request, "messaging/notifications.html", {
+    version = notifications.list_version(request.user)
+    if request.htmx and request.GET.get("v") == version:
+        return HttpResponse(status=204)  # the poll: nothing new
+    rows = notifications.notifications_for(request.user).select_related("patient").order_by("-created_at")
+    page = Paginator(rows, 30).get_page(request.GET.get("page"))
+    template = "messaging/notifications.html#list" if request.htmx else "messaging/notifications.html"
+    response = render(request, template, {
         "page": page, "unseen": notifications.unseen_count(request.user), "tz": user_timezone(request.user),
+        "version": version,
     })
     response["Vary"] = "HX-Request"
     return response

@@ -14,15 +14,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from mahalo import access, audit
+from mahalo import access, audit, confirm
 from mahalo.decorators import permission_required
 from mahalo.forms import error_messages
 from messaging import panels, threads
 from messaging.models import Message, Thread
+from messaging.readings import reported_readings
 
 PAGE_SIZE = 25
 
@@ -53,9 +56,29 @@ def _decorate(rows, user):
     return threads.decorate_record(out, user)  # can_change: the "messages are records" rule
 
 
+def _reported(rows, request, thread: Thread) -> None:
+    """Staff who may record readings see "Record … as a reading" under a patient's message that
+    names one (messaging/readings.py): a link to the Vitals entry form, filled in."""
+    if not (access.is_staff_user(request.user) and access.can(request.user, "clinical", "write", thread.patient)):
+        return
+    tz = thread.patient.tz
+    base = reverse("patient_vitals", args=[thread.patient_id])
+    for m in rows:
+        m.reported = []
+        if m.sender_role != "patient" or m.deleted_at or not m.body:
+            continue
+        for r in reported_readings(m.body):
+            query = {"metric": r.metric, "value": f"{r.value:g}", "unit": r.unit, "from_message": str(m.pk),
+                     "at": m.created_at.astimezone(tz).strftime("%Y-%m-%dT%H:%M")}
+            if r.value2 is not None:
+                query["value2"] = f"{r.value2:g}"
+            m.reported.append({"text": r.text, "url": f"{base}?{urlencode(query)}#vt-entry"})
+
+
 def _thread_context(request, thread: Thread) -> dict:
     is_staff = access.is_staff_user(request.user)
     rows = _decorate(_messages_qs(thread), request.user)
+    _reported(rows, request, thread)
     return {
         "thread": thread, "patient": thread.patient, "rows": rows, "last_id": rows[-1].pk if rows else "",
         "is_staff": is_staff,
@@ -78,6 +101,9 @@ def message_inbox(request: HttpRequest) -> HttpResponse:
     user = request.user
     staff = access.staff_of(user)
     filters = {k: request.GET.get(k, "") for k in ("program", "unread", "assigned")}
+    version = threads.inbox_version(user)
+    if request.htmx and request.GET.get("v") == version:
+        return HttpResponse(status=204)  # the poll: nothing changed, nothing listed (or audited)
     qs = threads.with_inbox_fields(threads.threads_for(user), user)
     programs = access.program_list(user)
     if filters["program"] and filters["program"] in {str(p.pk) for p in programs}:
@@ -90,7 +116,7 @@ def message_inbox(request: HttpRequest) -> HttpResponse:
     query = urlencode({k: v for k, v in filters.items() if v})
     audit.record(request=request, action="list", resource="messaging",
                  metadata={"count": len(page.object_list), "filters": {k: v for k, v in filters.items() if v}})
-    ctx = {"page": page, "filters": filters, "programs": programs, "query": query}
+    ctx = {"page": page, "filters": filters, "programs": programs, "query": query, "version": version}
     template = "messaging/inbox.html#results" if request.htmx else "messaging/inbox.html"
     return render(request, template, ctx)
 
@@ -118,6 +144,7 @@ def message_poll(request: HttpRequest, thread_id) -> HttpResponse:
         except ValueError:
             return HttpResponse(status=400)
     rows = _decorate(qs, request.user)
+    _reported(rows, request, thread)
     if rows:
         threads.mark_delivered(thread=thread, user=request.user)
         # The thread is open on screen: what arrives is read.
@@ -165,6 +192,14 @@ def message_edit(request: HttpRequest, message_id) -> HttpResponse:
 def message_delete(request: HttpRequest, message_id) -> HttpResponse:
     _require_write(request)
     message = threads.own_message_load(request, message_id)
+    if not confirm.confirmed(request):
+        when = timezone.localtime(message.created_at)
+        return confirm.ask(request, title="Delete this message?",
+                           thing=f"“{(message.body or '')[:160]}” ({when:%b} {when.day}, {when:%H:%M})",
+                           consequence="Nobody has read it yet, so it can still be taken back; the care team's "
+                                       "record keeps that it was sent and deleted.",
+                           button="Yes, delete it",
+                           cancel_url=threads.thread_url(message.thread, request.user) + f"#m-{message.pk}")
     try:
         threads.message_delete(message=message, user=request.user, request=request)
     except ValidationError as exc:

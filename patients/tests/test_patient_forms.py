@@ -92,7 +92,7 @@ def test_edit_outside_scope_is_404(login, world):
 def test_status_actions_archive_and_restore_never_delete(login, world):
     target = world.cardiac_patients[1]
     client = login(world.clinician)
-    client.post(f"/patients/{target.pk}/status/", {"action": "archive"})
+    client.post(f"/patients/{target.pk}/status/", {"action": "archive", "confirm": "yes"})
     target.refresh_from_db()
     assert target.status == "archived"
     assert AuditEvent.objects.filter(action="archive", patient=target).exists()

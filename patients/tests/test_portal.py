@@ -252,14 +252,14 @@ def test_patient_withdraws_own_request_only(login, world, lani):
     assert client.post(f"/portal/care-team/{theirs.pk}/withdraw/").status_code == 404
     assert client.post(f"/portal/care-team/{uuid.uuid4()}/withdraw/").status_code == 404
     assert client.get(f"/portal/care-team/{mine.pk}/withdraw/").status_code == 405
-    assert client.post(f"/portal/care-team/{mine.pk}/withdraw/").status_code == 302
+    assert client.post(f"/portal/care-team/{mine.pk}/withdraw/", {"confirm": "yes"}).status_code == 302
     mine.refresh_from_db()
     theirs.refresh_from_db()
     assert mine.status == "ended" and theirs.status == "requested"
     # An accepted request can't be withdrawn from the portal (ending is the care team's).
     care_team.care_team_add(patient=world.me, staff=world.lead.staff, actor=world.lead)
     active = CareTeamLink.objects.get(patient=world.me, staff=world.lead.staff)
-    response = client.post(f"/portal/care-team/{active.pk}/withdraw/", follow=True)
+    response = client.post(f"/portal/care-team/{active.pk}/withdraw/", {"confirm": "yes"}, follow=True)
     assert "can&#x27;t be withdrawn" in response.content.decode()
     active.refresh_from_db()
     assert active.status == "active"

@@ -15,9 +15,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from mahalo import access, audit
+from mahalo import access, audit, confirm
 from patients import care_team
 from patients.forms import CareTeamRequestForm, ProfileForm
 from patients.models import CareTeamLink, Patient
@@ -113,6 +114,11 @@ def portal_care_team_withdraw(request: HttpRequest, patient: Patient, link_id) -
     """Withdraw one of my own pending requests."""
     link = access.load(request, CareTeamLink.objects.select_related("staff__user").filter(patient=patient), link_id,
                        resource="patients", action="update")
+    if not confirm.confirmed(request):
+        return confirm.ask(request, title="Withdraw your request?",
+                           thing=f"Your request to {link.staff.user.get_full_name() or link.staff.user}",
+                           consequence="They won't be asked to join your care team. You can ask again later.",
+                           button="Yes, withdraw it", cancel_url=reverse("portal_care_team"))
     try:
         care_team.care_team_transition(link=link, to=CareTeamLink.Status.ENDED, actor=request.user, request=request,
                                        via="portal", from_states=[CareTeamLink.Status.REQUESTED])

@@ -8,11 +8,12 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from mahalo import access, audit
+from mahalo import access, audit, confirm
 from mahalo.decorators import permission_required
 from mahalo.exports import stream_csv
 from mahalo.shell import current_program
@@ -108,6 +109,13 @@ def patient_edit(request: HttpRequest, patient_id) -> HttpResponse:
     return render(request, "patients/form.html", {"form": form, "patient": patient, "creating": False})
 
 
+# Changes that take a patient off the clinicians' lists ask first (mahalo/confirm.py); each is
+# undone from the same place (Re-activate, Restore record).
+CONFIRM_ACTIONS = {
+    "archive": "The record leaves the registry and every list; nothing is deleted, and “Restore record” "
+               "on this page brings it back.",
+    "discharge": "Monitoring stops and the patient leaves the active lists; “Re-activate” undoes it.",
+}
 STATUS_ACTIONS = {
     "pause": (Patient.Status.PAUSED, "Monitoring paused."),
     "resume": (Patient.Status.ACTIVE, "Patient is active again."),
@@ -126,6 +134,12 @@ def patient_status(request: HttpRequest, patient_id) -> HttpResponse:
         messages.error(request, "Unknown status change.")
         return redirect("patient_detail", patient.pk)
     status, done = STATUS_ACTIONS[action]
+    if action in CONFIRM_ACTIONS and not confirm.confirmed(request):
+        return confirm.ask(request, title=f"{action.capitalize()} this patient's record?",
+                           thing=f"{patient.full_name}" + (f" · {patient.mrn}" if patient.mrn else "")
+                                 + f" · {patient.program.name if patient.program_id else ''}",
+                           consequence=CONFIRM_ACTIONS[action], button=f"Yes, {action} {patient.full_name}",
+                           cancel_url=reverse("patient_detail", args=[patient.pk]))
     services.patient_set_status(patient=patient, status=status, actor=request.user,
                                 reason=request.POST.get("reason", "").strip(), request=request)
     messages.success(request, done)

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from mahalo import confirm
 from mahalo.decorators import permission_required
 from mahalo.forms import add_errors, error_messages
 from scheduling import availability as avail_service
@@ -77,6 +78,12 @@ def availability_act(request: HttpRequest, availability_id, action: str) -> Http
     if action not in avail_service.ACTIONS:
         raise Http404
     avail = avail_service.availability_load(request, availability_id)
+    if action == "delete" and not confirm.confirmed(request):
+        return confirm.ask(request, title="Remove this availability?",
+                           thing=f"{avail.describe()} · {avail.program.name}",
+                           consequence="No new visits can be booked in it. Visits already booked stay booked. "
+                                       "To stop bookings for a while instead, pause it.",
+                           button="Yes, remove it", cancel_url=_back(avail.staff_id).url)
     day = None
     if action == "skip":
         try:
@@ -121,6 +128,13 @@ def block_time(request: HttpRequest) -> HttpResponse:
 @permission_required("scheduling", "write")
 def unblock_time(request: HttpRequest, slot_id) -> HttpResponse:
     slot = avail_service.blocked_slot_load(request, slot_id)
+    if not confirm.confirmed(request):
+        when = timezone.localtime(slot.starts_at)
+        return confirm.ask(request, title="Unblock this time?",
+                           thing=f"{when:%a %b} {when.day}, {when:%H:%M}–{timezone.localtime(slot.ends_at):%H:%M}"
+                                 + (f" · {slot.note}" if getattr(slot, "note", "") else ""),
+                           consequence="Patients and staff can book visits in it again.",
+                           button="Yes, unblock it", cancel_url=_back(slot.staff_id).url)
     services.time_unblock(slot=slot, actor=request.user)
     messages.success(request, "Time unblocked.")
     return _back(slot.staff_id)
