@@ -360,9 +360,9 @@ def test_registry_next_appointment_costs_the_same_queries_for_any_page_size(worl
     book(world.cardiac_patients[2], world.clinician, future(2, 11, tz=UTC))
 
     def run(ids):
-        page = list(registry.with_list_columns(Patient.objects.filter(pk__in=ids).order_by("last_name")))
+        qs = Patient.objects.filter(pk__in=ids).order_by("last_name")
         with CaptureQueriesContext(connection) as ctx:
-            rows = registry.list_rows(page)
+            rows = registry.list_rows(registry.page_rows(qs, qs))
         return rows, len(ctx.captured_queries)
 
     _, one = run([world.me.pk])
