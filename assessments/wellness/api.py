@@ -196,7 +196,8 @@ class MySessionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, _Sessio
                 audio=v.get("audio"), image=v.get("image"), request=request)
         except DjangoValidationError as exc:
             raise serializers.ValidationError(exc.message_dict) from None
-        session = WellnessSession.objects.select_related(*self.related).get(pk=session.pk)
+        fresh = WellnessSession.objects.select_related(*self.related)  # gate: the row just written for `me`
+        session = fresh.get(pk=session.pk, patient=me)
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
 

@@ -123,9 +123,11 @@ class Fused:
 
 def compare(feature: str, value: float, baseline: Baseline | None) -> Signal | None:
     modality, label, direction, pop_mean, pop_sd, _unit = FEATURES[feature]
-    if baseline is not None and baseline.n >= MIN_BASELINE and baseline.sd > 0:
-        # Floor the SD at 5% of the mean's size: three identical check-ins must not make a tiny change huge.
-        sd = max(baseline.sd, abs(baseline.mean) * 0.05, 1e-6)
+    if baseline is not None and baseline.n >= MIN_BASELINE:
+        # A floor on the SD (half the population's, or 5% of the mean's size): three identical
+        # check-ins must not make the smallest change look huge.
+        floor = 0.5 * pop_sd if pop_sd else abs(baseline.mean) * 0.05
+        sd = max(baseline.sd, floor, 1e-6)
         z, personal = (value - baseline.mean) / sd, True
     elif pop_mean is not None and pop_sd:
         z, personal = (value - pop_mean) / pop_sd, False
