@@ -107,9 +107,15 @@ def consent_set(*, patient, actor, request=None, now=None, frequency: str | None
 
 # --- Input --------------------------------------------------------------------------------------------
 
-def clean_mood(raw, field: str, *, required: bool) -> dict | None:
+SCALE_LABELS = {"emotional_state.intensity": "How strongly", "energy_level": "Energy", "stress_level": "Stress",
+                "sleep_quality": "Sleep quality", "physical_comfort": "Body comfort",
+                "social_connection": "Connected to others"}
+
+
+def clean_mood(raw, field: str, *, required: bool, partial: bool = False) -> dict | None:
     """002's MoodData: emotional_state {primary, secondary, intensity 1-10}, energy/stress/sleep/comfort/
-    social 1-10, notes. Raises ValidationError keyed `<field>.<name>`."""
+    social 1-10, notes. `partial` (the mood after): every value optional. Raises ValidationError keyed
+    `<field>.<name>`."""
     if raw in (None, "", {}):
         if required:
             raise ValidationError({field: ["Tell us how you feel before you start (the sliders)."]})
@@ -118,18 +124,21 @@ def clean_mood(raw, field: str, *, required: bool) -> dict | None:
         raise ValidationError({field: ["Send an object with the mood fields."]})
     errors: dict[str, list[str]] = {}
 
+    when = "now" if field == "mood_after" else "before"
+
     def scale(name, value, needed=True):
+        message = [f"{SCALE_LABELS[name]} ({when}): choose a whole number from 1 to 10."]
         if value in (None, ""):
-            if needed:
-                errors[f"{field}.{name}"] = ["Choose a value from 1 to 10."]
+            if needed and not partial:
+                errors[f"{field}.{name}"] = message
             return None
         try:
             number = int(value)
         except (TypeError, ValueError):
-            errors[f"{field}.{name}"] = ["Choose a whole number from 1 to 10."]
+            errors[f"{field}.{name}"] = message
             return None
         if not 1 <= number <= 10:
-            errors[f"{field}.{name}"] = ["Choose a value from 1 to 10."]
+            errors[f"{field}.{name}"] = message
             return None
         return number
 
@@ -137,7 +146,7 @@ def clean_mood(raw, field: str, *, required: bool) -> dict | None:
     if not isinstance(state, dict):
         state = {"primary": state}
     primary = str(state.get("primary") or "").strip().lower()[:40]
-    if not primary:
+    if not primary and not partial:
         errors[f"{field}.emotional_state.primary"] = ["Pick the word closest to how you feel."]
     out = {"emotional_state": {"primary": primary, "intensity": scale("emotional_state.intensity",
                                                                        state.get("intensity"))}}
@@ -209,7 +218,7 @@ def session_create(*, patient, actor, via: str = "portal", kind: str = WellnessS
     for field, raw, required in (("mood_before", mood_before, kind != WellnessSession.Kind.VOICE_ONLY),
                                  ("mood_after", mood_after, False)):
         try:
-            moods[field] = clean_mood(raw, field, required=required)
+            moods[field] = clean_mood(raw, field, required=required, partial=field == "mood_after")
         except ValidationError as exc:
             errors.update(exc.message_dict)
     text = (text or "").strip()
