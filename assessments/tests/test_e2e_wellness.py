@@ -2,13 +2,12 @@
 through Chromium's fake microphone (a WAV file played as the mic) and a selfie; the clinician then
 reads the score, its interval and drivers on the chart at 1440 px. axe-core on every page."""
 
-import io
 import math
 import os
 
 import pytest
-from playwright.sync_api import expect
 from PIL import Image
+from playwright.sync_api import expect
 
 from assessments.models import VoiceAnalysis, WellnessScore, WellnessSession
 from assessments.wellness import services

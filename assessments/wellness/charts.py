@@ -17,7 +17,8 @@ def trend(scores: list, tz, *, threshold: float | None = None) -> dict:
     series = [
         Series("interval", "80% interval", [(x, s.score_low, s.score_high) for x, s in zip(xs, scores, strict=True)],
                kind="range", color="range", describes=("score",)),
-        Series("score", "Check-in score", [(x, s.score) for x, s in zip(xs, scores, strict=True)], kind="line",
+        # Check-ins are discrete events: markers, with the smoothed trend as the line.
+        Series("score", "Check-in score", [(x, s.score) for x, s in zip(xs, scores, strict=True)], kind="points",
                color="navy", notes=notes,
                marks=["alert" if s.worsening else ("gray" if s.qc_overall == "insufficient" else "navy")
                       for s in scores]),
