@@ -102,3 +102,22 @@ def test_the_chart_section_shows_score_interval_drivers_and_is_gated(world, logi
     assert login(world.other_clinician).get(url).status_code == 404
     assert login(world.outsider).get(url).status_code == 404
     assert login(world.patient_user).get(url).status_code in (403, 404)
+
+
+def test_admin_lists_check_ins_read_only_without_media(world, login, django_capture_on_commit_callbacks):
+    from django.contrib.auth import get_user_model
+
+    from conftest import enrol_totp
+
+    with django_capture_on_commit_callbacks(execute=True):
+        login(world.patient_user).post("/portal/wellness/", form())
+    root = get_user_model().objects.create_superuser(email="root@t.test", password="x" * 12)
+    enrol_totp(root)
+    client = login(root)
+    session = WellnessSession.objects.get()
+    assert client.get("/admin/assessments/wellnesssession/").status_code == 200
+    page = client.get(f"/admin/assessments/wellnesssession/{session.pk}/change/")
+    assert page.status_code == 200 and b"audio_file" not in page.content
+    for model in ("wellnessscore", "featurebaseline", "metricbaseline", "calibration"):
+        assert client.get(f"/admin/assessments/{model}/").status_code == 200
+    assert client.post("/admin/assessments/wellnesssession/add/", {}).status_code == 403

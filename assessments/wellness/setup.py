@@ -6,7 +6,7 @@ from __future__ import annotations
 def register() -> None:
     from django.db.models.signals import post_save
 
-    from assessments.wellness import demo, services, tasks  # noqa: F401 - tasks: registers the Celery tasks
+    from assessments.wellness import admin, demo, services, tasks  # noqa: F401 - admin, tasks: register themselves
     from clinical.units import register_metric
     from mahalo.signals import demo_seeded
     from patients import shell
