@@ -9,6 +9,7 @@ class AssessmentsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from assessments import demo, signals
+        from assessments.wellness import setup as wellness_setup
         from mahalo.signals import demo_seeded
 
         # Every tenant starts with PHQ-9, PHQ-2 and GAD-7 (load_questionnaires does it for existing ones).
@@ -16,6 +17,7 @@ class AssessmentsConfig(AppConfig):
                           dispatch_uid="assessments.builtins_for_new_project")
         demo_seeded.connect(demo.on_demo_seeded, dispatch_uid="assessments.demo")
         self.register_pages()
+        wellness_setup.register()  # mental-wellness check-ins (issue 15)
 
     @staticmethod
     def register_pages():

@@ -280,3 +280,4 @@ class SafetyEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+from assessments.wellness.models import *  # noqa: F401,F403,E402 - mental-wellness check-ins (issue 15)

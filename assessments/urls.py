@@ -21,6 +21,7 @@ api_patterns = [
 
 urlpatterns = [
     path("api/v1/", include(api_patterns)),
+    path("", include("assessments.wellness.urls")),  # mental-wellness check-ins (issue 15)
     path("patients/<uuid:patient_id>/assessments/", views.patient_assessments, name="patient_assessments"),
     path("patients/<uuid:patient_id>/assessments/assign/", views.assign, name="assessments_assign"),
     path("patients/<uuid:patient_id>/assessments/safety/<uuid:event_id>/", views.safety_outcome,
