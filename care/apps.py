@@ -10,7 +10,10 @@ class CareConfig(AppConfig):
     verbose_name = "Care"
 
     def ready(self):
+        from django.db.models.signals import post_save
+
         from care import demo
+        from care.services import dose_rules
         from care.services import tasks as task_services
         from care.views.portal import today_doses_context
         from clinical import alerting
@@ -22,6 +25,9 @@ class CareConfig(AppConfig):
         from patients import shell
 
         R = task_services.RESOURCE
+        # Missed critical doses reach the rules engine as an observation (care/services/dose_rules.py).
+        dose_rules.register_metrics()
+        post_save.connect(dose_rules.on_program_saved, sender="patients.Program", dispatch_uid="care.rules_for_program")
         # The rules engine's assign_task makes a real task (clinical can't import care).
         alerting.register_action(ClinicalRule.Action.ASSIGN_TASK, task_services.on_rule_assign_task)
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from care.models import Medication, MedicationDose, Task
-from care.services import medications, tasks
+from care.services import dose_rules, medications, tasks
 
 SIMULATED = "Simulated demo data."
 MEDS = [
@@ -23,6 +23,8 @@ MEDS = [
 
 def on_demo_seeded(sender, demo, cardiac, metabolic, kai, cardio, lead, **kwargs):
     project = demo
+    for program in (cardiac, metabolic):
+        dose_rules.ensure_care_rules(program)
     if Medication.objects.filter(project=project).exists():
         return  # seeded before: seed_demo may run again
     rng = random.Random(16)

@@ -226,10 +226,19 @@ def grace_minutes(project=None) -> int:
 
 def doses_mark_missed(*, now: datetime | None = None) -> int:
     """Doses neither taken nor skipped by their time plus the grace period become missed."""
+    from care.services import dose_rules
+
     now = now or timezone.now()
-    return MedicationDose.objects.filter(
-        status=MedicationDose.Status.SCHEDULED,
-        scheduled_at__lt=now - timedelta(minutes=grace_minutes())).update(status=MedicationDose.Status.MISSED)
+    due = MedicationDose.objects.filter(status=MedicationDose.Status.SCHEDULED,
+                                        scheduled_at__lt=now - timedelta(minutes=grace_minutes()))
+    ids = list(due.values_list("pk", flat=True)[:5000])  # a backlog is worked off in slices, run after run
+    if not ids:
+        return 0
+    with transaction.atomic():
+        count = MedicationDose.objects.filter(pk__in=ids, status=MedicationDose.Status.SCHEDULED).update(
+            status=MedicationDose.Status.MISSED)
+        dose_rules.record_missed(ids, now)
+    return count
 
 
 LOGGABLE = (MedicationDose.Status.TAKEN, MedicationDose.Status.SKIPPED)

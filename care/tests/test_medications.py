@@ -207,3 +207,31 @@ def test_api_is_gated(world, api_login):
     assert api.post(f"/api/v1/me/doses/{theirs.pk}/", {"status": "taken"}, format="json").status_code == 404
     assert api_login(world.clinician).post(f"/api/v1/me/doses/{d.pk}/", {"status": "taken"},
                                            format="json").status_code == 404
+
+
+def test_missed_critical_doses_raise_an_alert_through_the_rules_engine(world):
+    from care.services import dose_rules
+    from clinical import alerting
+    from clinical.models import Alert, Observation
+
+    patient = world.cardiac_patients[0]
+    assert dose_rules.ensure_care_rules(world.cardiac) == 1 and dose_rules.ensure_care_rules(world.cardiac) == 0
+    critical = medication(patient, world.clinician, name="Apixaban", times=[time(8)], critical=True)
+    plain = medication(patient, world.clinician, name="Vitamin D", times=[time(8)])
+    for med in (critical, plain):
+        med.doses.all().delete()
+    now = timezone.now()
+    for d in (5, 4, 3):
+        dose(plain, now - timedelta(days=d))
+    dose(critical, now - timedelta(days=2))
+    services.doses_mark_missed()
+    obs = Observation.objects.get(patient=patient, metric=dose_rules.METRIC)
+    assert obs.value == 1 and obs.details["medication"] == "Apixaban"
+    alerting.evaluate_patient(patient)
+    assert not Alert.objects.filter(code=dose_rules.RULE_CODE).exists()  # 1 missed: below the threshold
+    dose(critical, now - timedelta(days=1))
+    services.doses_mark_missed()
+    assert Observation.objects.filter(patient=patient, metric=dose_rules.METRIC).order_by("-effective_at")[0].value == 2
+    alerting.evaluate_patient(patient)
+    alert = Alert.objects.get(code=dose_rules.RULE_CODE, patient=patient)
+    assert alert.status == "active"
