@@ -40,7 +40,7 @@ def adherence_chart(points, days: int) -> dict:
         x_min=day_iso(points[0][0]), x_max=day_iso(points[-1][0]),
         series=[Series("taken", "Doses taken", [(day_iso(d), v) for d, v in points], kind="bar", color="blue")],
         thresholds=[Threshold(80, "80% (adherent)", "watch")],
-        y=Axis(unit="%", begin_at_zero=True, decimals=0),
+        y=Axis(unit="%", begin_at_zero=True, decimals=0, min=0, max=100),
         summary=(f"Doses taken per day over {days} days: {len(known)} days with doses due"
                  + (f", lowest {min(known)}%." if known else ".")),
     ).as_dict()
