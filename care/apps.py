@@ -45,6 +45,8 @@ class CareConfig(AppConfig):
         shell.register_overview(shell.Header("tasks", "care/_overview_tasks.html", overview_tasks, order=20))
         shell.register_tab(shell.Tab("medications", "Medications", 42, "patient_medications",
                                      "care/tab_medications.html", resource=R))
+        shell.register_tab(shell.Tab("care_plan", "Care plan", 41, "patient_care_plan", "care/tab_care_plan.html",
+                                     resource=R))
         shell.register_portal_page(shell.PortalPage("today", "Today", 5, "portal_today"))
         shell.register_portal_today(shell.Header("doses", "care/_today_doses.html", today_doses_context, order=10))
 

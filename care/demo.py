@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from care.models import Medication, MedicationDose, Task
-from care.services import dose_rules, medications, tasks
+from care.services import dose_rules, medications, plans, tasks
 
 SIMULATED = "Simulated demo data."
 MEDS = [
@@ -25,8 +25,13 @@ def on_demo_seeded(sender, demo, cardiac, metabolic, kai, cardio, lead, **kwargs
     project = demo
     for program in (cardiac, metabolic):
         dose_rules.ensure_care_rules(program)
+    plans.ensure_default_templates(project)
     if Medication.objects.filter(project=project).exists():
         return  # seeded before: seed_demo may run again
+    template = plans.templates_for(kai).filter(name__startswith="Cardiac rehab").first()
+    if template is not None:
+        plans.plan_apply(template=template, patient=kai, actor=cardio,
+                         start=kai.surgery_date or kai.today - timedelta(weeks=5), via="demo")
     rng = random.Random(16)
     now = timezone.now()
     patients = [kai] + [p for p in cardiac.patients.exclude(pk=kai.pk).order_by("mrn")[:3]] + list(

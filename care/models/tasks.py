@@ -54,6 +54,8 @@ class Task(models.Model):
     # apps below and above care; the id is text so UUID and integer keys both fit.
     source_type = models.ForeignKey(ContentType, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     source_id = models.CharField(max_length=64, blank=True)
+    care_plan = models.ForeignKey("care.CarePlan", on_delete=models.SET_NULL, null=True, blank=True,
+                                  related_name="tasks", help_text="The plan whose activity this is.")
     outcome = models.TextField(blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
