@@ -208,6 +208,29 @@ def on_rule_assign_task(*, alert, rule, patient) -> Task:
                        source=Task.Source.RULE, source_obj=alert, via="rule")
 
 
+# --- Other apps' events (assessments' safety pathway calls these: it sits above care) ------
+
+def task_for_safety(*, event, patient, title: str, description: str, assignee, due_at) -> Task:
+    """The task a safety answer makes: urgent, due when the program says someone must have acted."""
+    return task_create(patient=patient, title=title, description=description, assignee=assignee, due_at=due_at,
+                       priority=Task.Priority.URGENT, source=Task.Source.SAFETY, source_obj=event, via="safety")
+
+
+def complete_for_sources(*, model, ids, actor, outcome: str, request=None) -> int:
+    """Complete the open tasks made for these rows (e.g. a response's safety events once its
+    outcome is documented). The outcome is the source's own documentation."""
+    ct = ContentType.objects.get_for_model(model)
+    done = 0
+    for task in Task.objects.filter(source_type=ct, source_id__in=[str(i) for i in ids], status__in=Task.OPEN_STATES):
+        task.status, task.outcome = Task.Status.DONE, outcome
+        task.completed_at, task.completed_by = timezone.now(), actor
+        task.save()
+        audit.record(action="update", request=request, actor=actor, resource="care.task", patient=task.patient,
+                     object_id=task.pk, metadata={"event": "task_completed", "via": "source"})
+        done += 1
+    return done
+
+
 # --- Reading: the one filter for the page and the API ---------------------------------------
 
 VIEWS = {"mine": "Assigned to me", "team": "My team", "unassigned": "Unassigned"}

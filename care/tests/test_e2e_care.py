@@ -99,3 +99,31 @@ def test_a_clinician_completes_a_task_from_my_tasks(live_server, browser_page, w
     shot(page, f"care-task-detail-{width}.png")
     t.refresh_from_db()
     assert t.status == "done"
+
+
+def test_a_clinician_applies_a_care_plan_template(live_server, browser_page, world):
+    from care.models import CarePlan
+    from care.services import plans
+
+    plans.ensure_default_templates(world.project)
+    patient = world.cardiac_patients[1]
+    patient.surgery_date = patient.today - timedelta(weeks=5)
+    patient.save()
+    Authenticator.objects.filter(user=world.clinician).delete()
+    secret = enrol_totp(world.clinician)
+    page = browser_page
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, live_server, world.clinician, world.password, secret)
+    page.goto(f"{live_server.url}/patients/{patient.pk}/care-plan/")
+    page.get_by_label("Cardiac rehab phase II, 12 weeks").check()
+    page.get_by_role("button", name="Apply template").click()
+    expect(page.get_by_text("applied from")).to_be_visible()
+    expect(page.locator(".ct-phase-current")).to_contain_text("Progressive conditioning")
+    assert CarePlan.objects.get(patient=patient).tasks.count() == 10
+    assert axe_violations(page) == []
+    shot(page, "care-chart-care-plan-1440.png")
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.reload()
+    _fits(page, 375)
+    assert axe_violations(page) == []
+    shot(page, "care-chart-care-plan-375.png")

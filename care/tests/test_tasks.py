@@ -156,3 +156,23 @@ def test_staff_home_today_counts_my_tasks(world, login):
 
     items = {i["key"]: i["count"] for i in shell.today_items(world.clinician)}
     assert items["my_tasks"] == 2 and items["overdue_tasks"] == 1
+
+
+def test_a_safety_answer_makes_an_urgent_task_completed_by_the_documented_outcome(world, login, api_login):
+    from assessments import instruments
+    from assessments.models import SafetyEvent
+    from assessments.tests.factories import assign, phq9_answers
+
+    care_team_add(patient=world.me, staff=StaffMember.objects.get(user=world.clinician), actor=world.lead)
+    r = api_login(world.patient_user).post(f"/api/v1/me/assignments/{assign(world.me, instruments.PHQ9).pk}/response/",
+                                           {"answers": phq9_answers([0] * 8 + [2])}, format="json")
+    assert r.status_code == 201
+    event = SafetyEvent.objects.get()
+    t = Task.objects.get(source="safety")
+    assert (t.assignee, t.priority, t.due_at, t.source_id) == (world.clinician, "urgent", event.due_at, str(event.pk))
+    c = login(world.clinician)
+    assert "contact the patient" in c.get("/tasks/").content.decode()
+    c.post(f"/patients/{world.me.pk}/assessments/safety/{event.pk}/",
+           {"outcome": "safety_plan", "note": "Called at 10:05; safety plan reviewed."})
+    t.refresh_from_db()
+    assert t.status == "done" and "safety plan reviewed" in t.outcome and t.completed_by == world.clinician
