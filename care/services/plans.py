@@ -55,7 +55,9 @@ def plan_apply(*, template: CarePlanTemplate, patient, actor, start: date | None
                request=None, via: str = "") -> CarePlan:
     """Make a dated plan from a template: phases from the anchor, goals due at their week's end, and a
     task for each activity occurrence (every `every_days` within its phase; once at its start when 0),
-    assigned to the person applying it, due at 17:00 local time."""
+    assigned to the person applying it, due at 17:00 local time. A plan anchored in the past (surgery
+    five weeks ago) gets no backlog of recurring tasks whose dates passed; a one-off step that was
+    due already (the intake) is due today."""
     if template.project_id != patient.project_id or (template.program_id and template.program_id != patient.program_id):
         raise ValidationError({"template": ["This template isn't offered for this patient's program."]})
     if not template.phases:
@@ -74,7 +76,7 @@ def plan_apply(*, template: CarePlanTemplate, patient, actor, start: date | None
                             target_value=spec.get("target"), baseline_value=spec.get("baseline"),
                             unit=str(spec.get("unit") or "")[:20], due_date=start + timedelta(weeks=week, days=-1))
     made = 0
-    tz = patient.tz
+    tz, today = patient.tz, patient.today
     for phase in phases:
         first, last = date.fromisoformat(phase["start"]), date.fromisoformat(phase["end"])
         for act in phase["activities"]:
@@ -83,9 +85,12 @@ def plan_apply(*, template: CarePlanTemplate, patient, actor, start: date | None
             title, about = str(act.get("title") or "Activity")[:200], str(act.get("description") or "")
             priority = act.get("priority") if act.get("priority") in Task.Priority.values else Task.Priority.NORMAL
             while day <= last and n < MAX_OCCURRENCES:
+                if day < today and every > 0:
+                    day += timedelta(days=every)  # a recurring call whose date passed before the plan existed
+                    continue
                 Task.objects.create(project_id=patient.project_id, program_id=patient.program_id, patient=patient,
                                     title=title, description=about, assignee=actor,
-                                    due_at=datetime.combine(day, time(17), tzinfo=tz), priority=priority,
+                                    due_at=datetime.combine(max(day, today), time(17), tzinfo=tz), priority=priority,
                                     source=Task.Source.CARE_PLAN, care_plan=plan, created_by=actor)
                 made += 1
                 n += 1

@@ -119,7 +119,7 @@ def test_a_clinician_applies_a_care_plan_template(live_server, browser_page, wor
     page.get_by_role("button", name="Apply template").click()
     expect(page.get_by_text("applied from")).to_be_visible()
     expect(page.locator(".ct-phase-current")).to_contain_text("Progressive conditioning")
-    assert CarePlan.objects.get(patient=patient).tasks.count() == 10
+    assert CarePlan.objects.get(patient=patient).tasks.count() == 5  # no backlog of past calls
     assert axe_violations(page) == []
     shot(page, "care-chart-care-plan-1440.png")
     page.set_viewport_size({"width": 375, "height": 812})

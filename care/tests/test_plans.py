@@ -37,7 +37,9 @@ def test_applying_a_template_makes_a_dated_plan_with_tasks_and_goals(world, temp
     assert plan.end_date == plan.start_date + timedelta(weeks=12, days=-1)
     assert [p["start"] for p in plan.phases] == [(plan.start_date + timedelta(weeks=w)).isoformat() for w in (0, 4, 8)]
     tasks = Task.objects.filter(care_plan=plan)
-    assert tasks.count() == 1 + 4 + 4 + 1  # intake, weekly calls in phases 1-2, discharge
+    # intake (past: due today), weekly calls from today on (days 35, 42, 49), discharge; no backlog
+    assert tasks.count() == 1 + 3 + 1
+    assert min(t.due_at for t in tasks).astimezone(patient.tz).date() == patient.today
     assert set(tasks.values_list("assignee", flat=True)) == {world.clinician.pk}
     goals = Goal.objects.filter(plan=plan)
     assert goals.count() == 2 and {g.due_date for g in goals} == {plan.end_date}
