@@ -560,7 +560,24 @@ def _safety_pathway(response, patient, questions, checked, hits, source, now) ->
         audit.record(action="write", resource="clinical", patient=patient, object_id=events[-1].pk,
                      metadata={"event": "safety_answer", "item": item.code or item.link_id, "score": score,
                                "alert": str(alert.pk) if alert else ""})
+    if events:
+        _safety_task(response, patient, events, rows, hits, due)
     return events
+
+
+def _safety_task(response, patient, events, rows, hits, due) -> None:
+    """One urgent care task per response with safety answers ("My tasks"), completed when the
+    outcome is documented. A failure here is logged: the alert and the notification above stand."""
+    from care.services import tasks as care_tasks
+
+    answers = "; ".join(f"{rows[i.link_id][0].text[:80]}: {rows[i.link_id][1]}" for i, _s in hits)
+    try:
+        with transaction.atomic():
+            care_tasks.task_for_safety(event=events[0], patient=patient, assignee=events[0].assignee, due_at=due,
+                                       title=f"Safety answer on {response.questionnaire.name}: contact the patient",
+                                       description=answers)
+    except Exception:  # noqa: BLE001 - the safety pathway must not fail on its task
+        logger.exception("Safety task failed for response %s", response.pk)
 
 
 def _notify_safety(patient, response, alert, hits, rows, now) -> None:
@@ -606,6 +623,12 @@ def safety_outcome_record(*, event: SafetyEvent, outcome: str, note: str, actor,
     if alert is not None and not SafetyEvent.objects.filter(alert_id=alert.pk, outcome="").exists():
         alerting.alert_resolve(alert=alert, actor=actor, request=request,
                                note=f"{event.get_outcome_display()}: {event.outcome_note}")
+    if not SafetyEvent.objects.filter(response_id=event.response_id, outcome="").exists():
+        from care.services import tasks as care_tasks
+
+        siblings = SafetyEvent.objects.filter(response_id=event.response_id).values_list("pk", flat=True)
+        care_tasks.complete_for_sources(model=SafetyEvent, ids=siblings, actor=actor, request=request,
+                                        outcome=f"{event.get_outcome_display()}: {event.outcome_note}")
     audit.record(action="update", request=request, actor=actor, resource="clinical", patient=event.patient,
                  object_id=event.pk, metadata={"event": "safety_outcome", "outcome": outcome})
     return event

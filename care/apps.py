@@ -8,3 +8,50 @@ class CareConfig(AppConfig):
     name = "care"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Care"
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from care import demo
+        from care.services import dose_rules
+        from care.services import tasks as task_services
+        from care.views.portal import today_doses_context
+        from clinical import alerting
+        from clinical.models import ClinicalRule
+        from mahalo import access
+        from mahalo import shell as frame
+        from mahalo.celery import app as celery_app
+        from mahalo.signals import demo_seeded
+        from patients import shell
+
+        R = task_services.RESOURCE
+        # Missed critical doses reach the rules engine as an observation (care/services/dose_rules.py).
+        dose_rules.register_metrics()
+        post_save.connect(dose_rules.on_program_saved, sender="patients.Program", dispatch_uid="care.rules_for_program")
+        # The rules engine's assign_task makes a real task (clinical can't import care).
+        alerting.register_action(ClinicalRule.Action.ASSIGN_TASK, task_services.on_rule_assign_task)
+
+        frame.register_nav(frame.NavItem("Tasks", "task_list", "/tasks/", order=25, permission=(R, "read")))
+        frame.register_today(frame.TodayItem("my_tasks", "My open tasks", "task_list", order=15,
+                                             permission=(R, "read"), count=task_services.open_count))
+        frame.register_today(frame.TodayItem("overdue_tasks", "Overdue tasks", "task_list", order=16,
+                                             permission=(R, "read"), count=task_services.overdue_count,
+                                             query="?view=mine&due=overdue"))
+
+        def overview_tasks(request, patient):
+            return {"care_tasks": {**task_services.patient_task_facts(patient),
+                                   "can_add": access.can(request.user, R, "write")}}
+
+        shell.register_overview(shell.Header("tasks", "care/_overview_tasks.html", overview_tasks, order=20))
+        shell.register_tab(shell.Tab("medications", "Medications", 42, "patient_medications",
+                                     "care/tab_medications.html", resource=R))
+        shell.register_tab(shell.Tab("care_plan", "Care plan", 41, "patient_care_plan", "care/tab_care_plan.html",
+                                     resource=R))
+        shell.register_portal_page(shell.PortalPage("today", "Today", 5, "portal_today"))
+        shell.register_portal_today(shell.Header("doses", "care/_today_doses.html", today_doses_context, order=10))
+
+        demo_seeded.connect(demo.on_demo_seeded, dispatch_uid="care.demo")
+        celery_app.conf.beat_schedule.setdefault("care-generate-doses", {
+            "task": "care.generate_doses", "schedule": 3600.0})
+        celery_app.conf.beat_schedule.setdefault("care-mark-missed-doses", {
+            "task": "care.mark_missed_doses", "schedule": 300.0})

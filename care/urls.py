@@ -2,8 +2,29 @@
 
 from django.urls import include, path
 
-api_patterns = []
+from care import api
+from care.views import medications, plans, portal, tasks
+
+api_patterns = [
+    path("me/doses/", api.my_doses, name="api_my_doses"),
+    path("me/doses/<uuid:pk>/", api.my_dose, name="api_my_dose"),
+]
 
 urlpatterns = [
+    path("tasks/", tasks.task_list, name="task_list"),
+    path("tasks/bulk/", tasks.task_bulk, name="task_bulk"),
+    path("tasks/<uuid:task_id>/", tasks.task_detail, name="task_detail"),
+    path("tasks/<uuid:task_id>/<str:action>/", tasks.task_action, name="task_action"),
+    path("patients/<uuid:patient_id>/tasks/new/", tasks.task_new, name="task_new"),
+    path("patients/<uuid:patient_id>/medications/", medications.patient_medications, name="patient_medications"),
+    path("patients/<uuid:patient_id>/medications/<uuid:medication_id>/status/", medications.medication_status,
+         name="medication_status"),
+    path("patients/<uuid:patient_id>/care-plan/", plans.patient_care_plan, name="patient_care_plan"),
+    path("patients/<uuid:patient_id>/care-plan/apply/", plans.care_plan_apply, name="care_plan_apply"),
+    path("patients/<uuid:patient_id>/care-plan/<uuid:plan_id>/status/", plans.care_plan_status,
+         name="care_plan_status"),
+    path("patients/<uuid:patient_id>/care-plan/goals/<uuid:goal_id>/", plans.goal_update, name="goal_update"),
+    path("portal/today/", portal.portal_today, name="portal_today"),
+    path("portal/today/doses/<uuid:dose_id>/", portal.portal_dose, name="portal_dose"),
     path("api/v1/", include(api_patterns)),
 ]

@@ -81,6 +81,26 @@ ALERT_ACTIONS = (ClinicalRule.Action.ALERT, ClinicalRule.Action.SUGGEST_VISIT, C
                  ClinicalRule.Action.NOTIFY)
 SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 
+# What a rule's action does beyond its alert, registered by the app that owns the work (care turns
+# assign_task into a care.Task): those apps sit above clinical, which can't import them.
+ACTION_HANDLERS: dict[str, list] = {}
+
+
+def register_action(action: str, handler) -> None:
+    """handler(alert=, rule=, patient=) runs once, when a firing of a rule with this action opens an alert."""
+    handlers = ACTION_HANDLERS.setdefault(action, [])
+    if handler not in handlers:
+        handlers.append(handler)
+
+
+def _run_action_handlers(alert: Alert, rule: ClinicalRule, patient) -> None:
+    for handler in ACTION_HANDLERS.get(rule.action, ()):
+        try:
+            with transaction.atomic():  # savepoint: a failing handler must not lose the alert
+                handler(alert=alert, rule=rule, patient=patient)
+        except Exception:  # noqa: BLE001 - logged; the alert stands and its assignee is set
+            logger.exception("Action handler %s failed for alert %s", getattr(handler, "__name__", handler), alert.pk)
+
 
 class AlertError(ValueError):
     """A transition that isn't allowed, or input it needs that is missing. `field` names the form field."""
@@ -348,6 +368,7 @@ def _fire(outcome: Outcome, patient, now) -> None:
         return  # an update (or nothing new): silent
     audit.record(action="write", resource="clinical.alert", patient=patient, object_id=alert.pk,
                  metadata={"event": "alert_opened", "rule": rule.code, "severity": alert.severity})
+    _run_action_handlers(alert, rule, patient)
     if alert.severity == Severity.CRITICAL or rule.action == ClinicalRule.Action.NOTIFY:
         _notify_new(alert, patient)
 

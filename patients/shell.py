@@ -18,7 +18,9 @@ Chart:
     # in the tab's view, after gating the patient:
     return shell.render_chart(request, patient, "vitals", context)
 
-Portal:
+Portal (and a section of its Today page, /portal/today/):
+    shell.register_portal_today(shell.Header(key="doses", template="care/_today_doses.html",
+                                             context=today_doses_context, order=10))
     shell.register_portal_page(shell.PortalPage(key="vitals", label="My readings", order=40,
                                                 url_name="portal_vitals"))
 
@@ -78,6 +80,9 @@ TABS: dict[str, Tab] = {}
 HEADERS: dict[str, Header] = {}
 OVERVIEW: dict[str, Header] = {}
 PORTAL_PAGES: dict[str, PortalPage] = {}
+# Sections of the portal's Today page (/portal/today/, care owns the page): today's doses, and the
+# sessions, meals and questionnaires other apps add. A section's context is (request, patient) -> dict.
+PORTAL_TODAY: dict[str, Header] = {}
 
 
 def _put(registry: dict, item) -> None:
@@ -98,6 +103,11 @@ def register_header(header: Header) -> Header:
 def register_overview(card: Header) -> Header:
     _put(OVERVIEW, card)
     return card
+
+
+def register_portal_today(section: Header) -> Header:
+    _put(PORTAL_TODAY, section)
+    return section
 
 
 def register_portal_page(page: PortalPage) -> PortalPage:

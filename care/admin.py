@@ -1,0 +1,56 @@
+"""Care in admin, through the gate (resource "clinical"). Care-plan templates are edited here;
+tasks, medications, doses, plans and goals are written by care's services (pages, API, tasks) and
+shown read-only (their history lives in django-simple-history)."""
+
+from django.contrib import admin
+
+from care.models import CarePlan, CarePlanTemplate, Goal, Medication, MedicationDose, Task
+from mahalo.admin import GatedAdmin, ReadOnlyGatedAdmin
+
+
+@admin.register(CarePlanTemplate)
+class CarePlanTemplateAdmin(GatedAdmin):
+    gate_resource = "clinical"
+    list_display = ("name", "program", "anchor", "is_active", "created_at")
+    list_filter = ("is_active", "anchor")
+    search_fields = ("name",)
+
+
+@admin.register(Task)
+class TaskAdmin(ReadOnlyGatedAdmin):
+    gate_resource = "clinical"
+    list_display = ("title", "patient", "assignee", "due_at", "priority", "status", "source")
+    list_filter = ("status", "priority", "source")
+    list_select_related = ("patient", "assignee")
+
+
+@admin.register(Medication)
+class MedicationAdmin(ReadOnlyGatedAdmin):
+    gate_resource = "clinical"
+    list_display = ("name", "patient", "dose", "dose_unit", "status", "critical", "patient_reported", "start_date")
+    list_filter = ("status", "critical", "patient_reported", "route")
+    list_select_related = ("patient",)
+
+
+@admin.register(MedicationDose)
+class MedicationDoseAdmin(ReadOnlyGatedAdmin):
+    gate_resource = "clinical"
+    list_display = ("medication", "patient", "scheduled_at", "status", "taken_at")
+    list_filter = ("status",)
+    list_select_related = ("medication", "patient")
+
+
+@admin.register(CarePlan)
+class CarePlanAdmin(ReadOnlyGatedAdmin):
+    gate_resource = "clinical"
+    list_display = ("name", "patient", "start_date", "end_date", "status")
+    list_filter = ("status",)
+    list_select_related = ("patient",)
+
+
+@admin.register(Goal)
+class GoalAdmin(ReadOnlyGatedAdmin):
+    gate_resource = "clinical"
+    list_display = ("title", "patient", "target_value", "current_value", "unit", "due_date", "status")
+    list_filter = ("status",)
+    list_select_related = ("patient",)

@@ -1,1 +1,0 @@
-"""Models arrive with the care issues (DESIGN.md "Where the seed tables go")."""

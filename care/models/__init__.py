@@ -1,0 +1,7 @@
+"""Care's models, one module per concept (DESIGN.md "Where the seed tables go"): tasks,
+medications and their doses, care plans and goals. Rehab (exercise, prescriptions, sleep, daily score) will join as
+their own modules."""
+
+from care.models.medications import Medication, MedicationDose  # noqa: F401
+from care.models.plans import CarePlan, CarePlanTemplate, Goal  # noqa: F401
+from care.models.tasks import Task, TaskComment  # noqa: F401

@@ -1,0 +1,18 @@
+"""Celery tasks: thin, idempotent, calling care's services."""
+
+from celery import shared_task
+
+
+@shared_task(name="care.generate_doses")
+def generate_doses() -> int:
+    """Keep dose rows two days ahead for every active scheduled medication (unique per time)."""
+    from care.services import medications
+
+    return medications.doses_generate_all()
+
+
+@shared_task(name="care.mark_missed_doses")
+def mark_missed_doses() -> int:
+    from care.services import medications
+
+    return medications.doses_mark_missed()
