@@ -17,6 +17,7 @@ class ClinicalConfig(AppConfig):
                           dispatch_uid="clinical.default_rules_for_new_program")
         # Timeline sources: alerts, recommendations and lab orders (registered on import).
         from clinical import chart  # noqa: F401
+        from clinical import portal_home  # noqa: F401 (registers its portal home cards)
 
         self.register_pages()
 

@@ -10,6 +10,7 @@ class MessagingConfig(AppConfig):
         from mahalo import events
         from mahalo import shell as frame
         from messaging.notify import on_event_raised
+        from messaging import portal_home  # noqa: F401 (registers its portal home card)
         from messaging.threads import unread_count
         from patients import shell
 

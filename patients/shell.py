@@ -80,6 +80,23 @@ OVERVIEW: dict[str, Header] = {}
 PORTAL_PAGES: dict[str, PortalPage] = {}
 
 
+@dataclass(frozen=True)
+class PortalSection:
+    """A card on the portal's home page ("what matters today"): the next visit, the latest
+    readings, unread messages, recommendations; later today's doses, exercise, meals and
+    questionnaires. `context(request, patient)` answers the card's context, or None when the
+    card has nothing to say today (it is then left out). The card's template gets it as `section`."""
+
+    key: str
+    order: int
+    template: str
+    context: Callable
+    feature: str = ""
+
+
+PORTAL_HOME: dict[str, PortalSection] = {}
+
+
 def _put(registry: dict, item) -> None:
     # Keyed, so registering again (a module imported twice) replaces rather than duplicates.
     registry[item.key] = item
@@ -103,6 +120,23 @@ def register_overview(card: Header) -> Header:
 def register_portal_page(page: PortalPage) -> PortalPage:
     _put(PORTAL_PAGES, page)
     return page
+
+
+def register_portal_section(section: PortalSection) -> PortalSection:
+    _put(PORTAL_HOME, section)
+    return section
+
+
+def portal_sections(request, patient) -> list[dict]:
+    """The portal home's cards for this patient, in order, each {key, template, section}."""
+    out = []
+    for item in sorted(PORTAL_HOME.values(), key=lambda s: (s.order, s.key)):
+        if not _feature_on(item.feature, patient.project):
+            continue
+        context = item.context(request, patient)
+        if context is not None:
+            out.append({"key": item.key, "template": item.template, "section": context})
+    return out
 
 
 def _feature_on(feature: str, project) -> bool:

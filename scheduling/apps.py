@@ -12,6 +12,7 @@ class SchedulingConfig(AppConfig):
         from mahalo import shell as frame
         from patients import registry, shell
         from scheduling import chart
+        from scheduling import portal_home  # noqa: F401 (registers its portal home card)
 
         frame.register_nav(frame.NavItem("Schedule", "schedule", "/schedule/", order=30,
                                          permission=("scheduling", "read")))
