@@ -260,8 +260,9 @@
     var alertText = $("[role=alert]", fresh), statusText = $("[role=status]", fresh);
     if (alertText && alertText.textContent.trim()) { announce(alertText.textContent, true); }
     else if (statusText && statusText.textContent.trim()) { announce(statusText.textContent, false); }
+    // Only a swap that took the focus away moves it (a lazy-loaded badge never steals it).
+    if (!info.hadFocus) { return; }
     var lost = !document.activeElement || document.activeElement === document.body || !document.contains(document.activeElement);
-    if (!info.hadFocus && !lost) { return; }
     if (fresh && focusFirstError(fresh)) { return; }
     if (info.row && fresh && fresh.matches("tr.al-row")) {
       if (alertText && alertText.textContent.trim()) { queueMove(fresh); return; }
