@@ -220,6 +220,8 @@
     $$("details.usermenu[open], details[data-menu][open]").forEach(function (menu) {
       if (!menu.contains(event.target)) { menu.removeAttribute("open"); }
     });
+    var option = event.target.closest && event.target.closest("#global-search-results [role=option]");
+    if (option) { window.location.assign(option.getAttribute("data-href")); return; }
     var form = $(".gsearch");
     if (form && !form.contains(event.target)) { searchOpen(false); }
     var row = event.target.closest && event.target.closest("table.al-table tbody tr.al-row");
