@@ -11,8 +11,10 @@ class SchedulingConfig(AppConfig):
         # Importing scheduling.chart also registers the visits timeline source.
         from mahalo import shell as frame
         from patients import registry, shell
-        from scheduling import chart
-        from scheduling import portal_home  # noqa: F401 (registers its portal home card)
+        from scheduling import (
+            chart,
+            portal_home,  # noqa: F401 (registers its portal home card)
+        )
 
         frame.register_nav(frame.NavItem("Schedule", "schedule", "/schedule/", order=30,
                                          permission=("scheduling", "read")))

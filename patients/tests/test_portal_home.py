@@ -45,7 +45,8 @@ def test_home_shows_today_from_every_registered_card(login, world):
     visit = book(me, world.clinician, future(days=2, hour=10, tz=me.program.tz))
     client = login(world.patient_user)
     assert client.post("/portal/vitals/", reading(me)).status_code == 302
-    assert client.post("/portal/vitals/", reading(me, metric="weight", value="81.5", value2="", unit="kg")).status_code == 302
+    weight = reading(me, metric="weight", value="81.5", value2="", unit="kg")
+    assert client.post("/portal/vitals/", weight).status_code == 302
     default_thread(me, world.clinician, body="Your readings look steady this week.")
     RecommendationFactory(patient=me, content="Walk 20 minutes after lunch.", created_by=world.clinician)
 
