@@ -44,3 +44,14 @@ def test_admin_list_editable_inputs_are_labelled(login, world):
         inputs = re.findall(r'<input[^>]*name="form-\d+-enabled"[^>]*>', body)
         assert inputs, url
         assert all('aria-label="' in tag for tag in inputs), (url, inputs[:1])
+
+
+def test_admin_has_our_stylesheet_and_no_empty_filter_links(login, world):
+    world.lead.is_staff = True
+    world.lead.is_superuser = True
+    world.lead.save()
+    client = login(world.lead)
+    body = client.get("/admin/clinical/observation/").content.decode()
+    assert "css/admin.css" in body
+    assert not re.search(r'<a href="\?[^"]*">\s*</a>', body)
+    assert "(none)" in body  # the blank choice of the method filter

@@ -87,7 +87,7 @@ def test_more_results_link_to_the_registry(login, world):
 def test_too_long_is_a_clear_400(login, world):
     response = login(world.clinician).get(URL, {"q": "x" * 101}, **HX)
     assert response.status_code == 400
-    assert "at most 100 characters" in response.content.decode()
+    assert "at most 100 letters" in response.content.decode()
 
 
 def test_without_htmx_the_search_lands_on_the_registry(login, world):

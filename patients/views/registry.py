@@ -145,9 +145,10 @@ def patient_search(request: HttpRequest) -> HttpResponse:
     `filter_patients`, so in the user's scope only) over every status, the first few rows as
     a listbox for HTMX. Without JavaScript the form lands on the registry with the same query."""
     q = (request.GET.get("q") or "").strip()
-    if len(q) > SEARCH_MAX_LENGTH:
+    if len(q) > SEARCH_MAX_LENGTH or "\x00" in q:
         return render(request, "patients/_search_results.html",
-                      {"q": q[:SEARCH_MAX_LENGTH], "error": f"Search for at most {SEARCH_MAX_LENGTH} characters."},
+                      {"q": q[:SEARCH_MAX_LENGTH].replace("\x00", ""),
+                       "error": f"Search for at most {SEARCH_MAX_LENGTH} letters, digits or punctuation."},
                       status=400)
     if not request.htmx:
         return redirect(f"{reverse('patient_list')}?{urlencode({'q': q, 'status': 'all'})}")
