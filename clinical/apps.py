@@ -16,7 +16,10 @@ class ClinicalConfig(AppConfig):
         post_save.connect(triggers.on_program_saved, sender="patients.Program",
                           dispatch_uid="clinical.default_rules_for_new_program")
         # Timeline sources: alerts, recommendations and lab orders (registered on import).
-        from clinical import chart  # noqa: F401
+        from clinical import (
+            chart,  # noqa: F401
+            portal_home,  # noqa: F401 (registers its portal home cards)
+        )
 
         self.register_pages()
         from clinical.alert_actions import register_defaults

@@ -75,6 +75,21 @@ class GatedAdminMixin:
     def has_delete_permission(self, request, obj=None):
         return self._can(request, "delete", obj)
 
+    def get_changelist_form(self, request, **kwargs):
+        # A list_editable input sits in a table cell with no <label>: name it after its column
+        # and its row, or a screen reader hears "checkbox, not checked" fifty times.
+        base = super().get_changelist_form(request, **kwargs)
+
+        class Labelled(base):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, **kw)
+                for name, field in self.fields.items():
+                    if name != self._meta.model._meta.pk.name:
+                        field.widget.attrs.setdefault("aria-label", f"{field.label}: {self.instance}")
+
+        Labelled.__name__ = base.__name__
+        return Labelled
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         # Choices in a dropdown are data too: only the user's tenant.
         if not request.user.is_superuser:

@@ -16,4 +16,5 @@ def shell(request):
         "actor_role": access.actor_role(user),
         "switch_programs": programs if len(programs) > 1 else [],
         "current_program": frame.current_program(request) if len(programs) > 1 else None,
+        "top_search": frame.search_box(user) if is_staff else None,
     }

@@ -50,8 +50,23 @@ class TodayItem:
     query: str = ""  # appended to the link, e.g. "?unread=1"
 
 
+@dataclass(frozen=True)
+class SearchBox:
+    """The top bar's search (one per site: the patients app registers the patient search).
+
+    `url_name` answers an HTMX GET `?q=` with a listbox of results; `fallback_url_name` is
+    where the form goes without JavaScript (the same `q`)."""
+
+    url_name: str
+    fallback_url_name: str
+    label: str
+    placeholder: str
+    permission: tuple[str, str] | None = None
+
+
 NAV: dict[str, NavItem] = {}
 TODAY: dict[str, TodayItem] = {}
+SEARCH: dict[str, SearchBox] = {}
 
 
 def register_nav(item: NavItem) -> NavItem:
@@ -62,6 +77,20 @@ def register_nav(item: NavItem) -> NavItem:
 def register_today(item: TodayItem) -> TodayItem:
     TODAY[item.key] = item
     return item
+
+
+def register_search(box: SearchBox) -> SearchBox:
+    SEARCH["top"] = box
+    return box
+
+
+def search_box(user) -> dict | None:
+    """The top bar's search for this user, or None (patients, roles without the permission)."""
+    box = SEARCH.get("top")
+    if box is None or not access.is_staff_user(user) or not _allowed(user, box.permission):
+        return None
+    return {"url": reverse(box.url_name), "fallback_url": reverse(box.fallback_url_name),
+            "label": box.label, "placeholder": box.placeholder}
 
 
 def _allowed(user, permission) -> bool:

@@ -9,6 +9,7 @@ class MessagingConfig(AppConfig):
         # What the frame and the portal show of messaging (mahalo/shell.py, patients/shell.py).
         from mahalo import events
         from mahalo import shell as frame
+        from messaging import portal_home  # noqa: F401 (registers its portal home card)
         from messaging.notify import on_event_raised
         from messaging.threads import unread_count
         from patients import shell

@@ -20,6 +20,8 @@ class PatientsConfig(AppConfig):
         frame.register_nav(frame.NavItem("Care team", "care_team_requests", "/care-team/", order=60,
                                          visible=lambda user: access.staff_of(user) is not None))
         frame.register_nav(frame.NavItem("My health", "portal_home", "/portal/", order=0, audience="patient"))
+        frame.register_search(frame.SearchBox("patient_search", "patient_list", "Find a patient",
+                                              "Name, MRN, date of birth or phone", permission=("patients", "read")))
         shell.register_tab(shell.Tab("overview", "Overview", 0, "patient_detail", "patients/tab_overview.html"))
         shell.register_tab(shell.Tab("timeline", "Timeline", 10, "patient_timeline", "patients/tab_timeline.html"))
         shell.register_portal_page(shell.PortalPage("home", "Home", 0, "portal_home"))

@@ -4,10 +4,11 @@ filter means the same thing everywhere. Everything starts from the gate's
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Aggregate, CharField, Expression, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
@@ -172,11 +173,45 @@ def filter_patients(user, params, *, focus=None) -> tuple[QuerySet[Patient], dic
             except ValueError as exc:
                 errors[key] = str(exc)
 
-    for term in f["q"].upper().split():
-        qs = qs.filter(search_text__contains=term)
+    qs = search(qs, f["q"])
 
     qs = qs.order_by(*SORTS.get(f["sort"], SORTS["name"]), "id")
     return qs, f, errors
+
+
+DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%m-%d-%Y", "%m/%d/%y")
+PHONE_CHARS = re.compile(r"^[\d\s().+-]+$")
+
+
+def _as_date(term: str):
+    for fmt in DATE_FORMATS:
+        try:
+            return datetime.strptime(term, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def search(qs: QuerySet, q: str, prefix: str = "") -> QuerySet:
+    """The one patient search (the registry, its CSV and API, the top bar's search): every
+    word must match. A word that is a date matches the date of birth (1956-03-14, 3/14/1956);
+    a phone number typed with spaces, dashes or brackets ("(808) 555-0101") is matched by
+    its digits; any other word is a part of a name, MRN, email or phone (`search_text`).
+    `prefix` is the path to the patient from another model ("patient__")."""
+    q = (q or "").strip()
+    if not q:
+        return qs
+    digits = re.sub(r"\D", "", q)
+    if PHONE_CHARS.match(q) and len(digits) >= 7 and _as_date(q) is None:
+        # Phones are stored E.164 (+18085550101): the national digits are a substring.
+        return qs.filter(**{f"{prefix}search_text__contains": digits})
+    for term in q.split():
+        day = _as_date(term)
+        if day is not None:
+            qs = qs.filter(**{f"{prefix}date_of_birth": day})
+        else:
+            qs = qs.filter(**{f"{prefix}search_text__contains": term.upper()})
+    return qs
 
 
 LIST_FIELDS = ("id", "project_id", "program_id", "program__name", "program__timezone", "mrn", "first_name",

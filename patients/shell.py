@@ -85,6 +85,23 @@ PORTAL_PAGES: dict[str, PortalPage] = {}
 PORTAL_TODAY: dict[str, Header] = {}
 
 
+@dataclass(frozen=True)
+class PortalSection:
+    """A card on the portal's home page ("what matters today"): the next visit, the latest
+    readings, unread messages, recommendations; later today's doses, exercise, meals and
+    questionnaires. `context(request, patient)` answers the card's context, or None when the
+    card has nothing to say today (it is then left out). The card's template gets it as `section`."""
+
+    key: str
+    order: int
+    template: str
+    context: Callable
+    feature: str = ""
+
+
+PORTAL_HOME: dict[str, PortalSection] = {}
+
+
 def _put(registry: dict, item) -> None:
     # Keyed, so registering again (a module imported twice) replaces rather than duplicates.
     registry[item.key] = item
@@ -120,6 +137,25 @@ def _switched_on(pages, project) -> set[str]:
     flagged = [p for p in pages if p.feature]
     enabled = config.flags_enabled(project) if flagged else frozenset()
     return {p.key for p in pages if not p.feature or p.feature in enabled}
+
+
+def register_portal_section(section: PortalSection) -> PortalSection:
+    _put(PORTAL_HOME, section)
+    return section
+
+
+def portal_sections(request, patient) -> list[dict]:
+    """The portal home's cards for this patient, in order, each {key, template, section}."""
+    out = []
+    sections = sorted(PORTAL_HOME.values(), key=lambda s: (s.order, s.key))
+    on = _switched_on(sections, patient.project)
+    for item in sections:
+        if item.key not in on:
+            continue
+        context = item.context(request, patient)
+        if context is not None:
+            out.append({"key": item.key, "template": item.template, "section": context})
+    return out
 
 
 def tabs_for(user, patient) -> list[dict]:

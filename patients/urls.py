@@ -15,6 +15,7 @@ urlpatterns = [
     # Staff: the registry, the chart's own tabs, the record
     path("patients/", registry.patient_list, name="patient_list"),
     path("patients/export.csv", registry.patient_export, name="patient_export"),
+    path("patients/search/", registry.patient_search, name="patient_search"),
     path("patients/new/", registry.patient_create, name="patient_create"),
     path("patients/import/", imports.patient_import, name="patient_import"),
     path("patients/import/template.csv", imports.patient_import_template, name="patient_import_template"),

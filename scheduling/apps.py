@@ -12,7 +12,7 @@ class SchedulingConfig(AppConfig):
         from mahalo import shell as frame
         from messaging import panels
         from patients import registry, shell
-        from scheduling import chart, tasks  # noqa: F401 - tasks: registers them (calls and telehealth queue by name)
+        from scheduling import chart, portal_home, tasks  # noqa: F401 - portal_home registers its card; tasks registers them (calls and telehealth queue by name)
 
         frame.register_nav(frame.NavItem("Schedule", "schedule", "/schedule/", order=30,
                                          permission=("scheduling", "read")))

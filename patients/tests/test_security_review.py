@@ -659,3 +659,23 @@ def test_htmx_import_detail_of_other_user_is_404(world, login, lead_import):
     r = login(world.clinician).get(f"/patients/import/{lead_import.pk}/", HTTP_HX_REQUEST="true")
     assert r.status_code == 404
 
+
+
+# --- The top bar's patient search (issue 21 item 13) -------------------------------------------
+
+@pytest.mark.parametrize("q", ["", "%", "_", "' OR 1=1 --", "\x00", "1956-02-30", "((((((((", "+" * 40])
+def test_top_bar_search_never_answers_500_and_never_leaves_scope(world, login, q):
+    foreign = world.foreign_patients[0]
+    other_program = world.metabolic_patients[0]
+    response = login(world.clinician).get("/patients/search/", {"q": q}, HTTP_HX_REQUEST="true")
+    assert response.status_code in (200, 400)
+    body = response.content.decode()
+    assert str(foreign.pk) not in body and str(other_program.pk) not in body
+
+
+def test_top_bar_search_finds_nothing_of_another_tenant_by_exact_mrn(world, login):
+    foreign = world.foreign_patients[0]
+    body = login(world.clinician).get("/patients/search/", {"q": foreign.mrn}, HTTP_HX_REQUEST="true").content
+    assert str(foreign.pk).encode() not in body and b'role="option"' not in body
+    body = login(world.outsider).get("/patients/search/", {"q": world.me.mrn}, HTTP_HX_REQUEST="true").content
+    assert str(world.me.pk).encode() not in body

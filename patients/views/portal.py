@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from mahalo import access, audit, confirm
-from patients import care_team
+from patients import care_team, shell
 from patients.forms import CareTeamRequestForm, ProfileForm
 from patients.models import CareTeamLink, Patient
 from patients.services import patient_update
@@ -40,6 +40,7 @@ def portal_home(request: HttpRequest, patient: Patient) -> HttpResponse:
         "patient": patient,
         "team": [x for x in links if x.status == CareTeamLink.Status.ACTIVE],
         "pending": [x for x in links if x.status == CareTeamLink.Status.REQUESTED],
+        "sections": shell.portal_sections(request, patient),
         "portal_nav": "home",
     })
 

@@ -1,6 +1,7 @@
 """Staff pages: the registry, its export, and the record forms (new, edit, status)."""
 
 import copy
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -144,3 +145,34 @@ def patient_status(request: HttpRequest, patient_id) -> HttpResponse:
                                 reason=request.POST.get("reason", "").strip(), request=request)
     messages.success(request, done)
     return redirect("patient_detail", patient.pk)
+
+
+SEARCH_LIMIT = 8
+SEARCH_MAX_LENGTH = 100
+
+
+@vary_on_headers("HX-Request")
+@permission_required("patients", "read")
+def patient_search(request: HttpRequest) -> HttpResponse:
+    """The top bar's patient search: the registry's search (`registry.search`, through
+    `filter_patients`, so in the user's scope only) over every status, the first few rows as
+    a listbox for HTMX. Without JavaScript the form lands on the registry with the same query."""
+    q = (request.GET.get("q") or "").strip()
+    if len(q) > SEARCH_MAX_LENGTH or "\x00" in q:
+        return render(request, "patients/_search_results.html",
+                      {"q": q[:SEARCH_MAX_LENGTH].replace("\x00", ""),
+                       "error": f"Search for at most {SEARCH_MAX_LENGTH} letters, digits or punctuation."},
+                      status=400)
+    if not request.htmx:
+        return redirect(f"{reverse('patient_list')}?{urlencode({'q': q, 'status': 'all'})}")
+    rows, total = [], 0
+    if q:
+        qs, _filters, _errors = registry.filter_patients(request.user, {"q": q, "status": "all"})
+        rows = list(registry.with_list_columns(qs)[:SEARCH_LIMIT])
+        total = len(rows) if len(rows) < SEARCH_LIMIT else qs.count()
+        audit.record(request=request, action="list", resource="patients",
+                     metadata={"filters": {"q": q, "status": "all"}, "via": "top_bar_search", "count": len(rows)})
+    return render(request, "patients/_search_results.html", {
+        "q": q, "rows": rows, "total": total,
+        "more_url": f"{reverse('patient_list')}?{urlencode({'q': q, 'status': 'all'})}",
+    })
