@@ -30,6 +30,7 @@ from django.utils import timezone
 
 from clinical.models import Alert, ClinicalRule, Severity
 from mahalo import access
+from patients import registry
 
 FILTER_KEYS = ("severity", "status", "snoozed", "program", "mine", "q", "patient")
 STATUSES = ("", "snoozed", "all", *Alert.Status.values)
@@ -98,8 +99,7 @@ def filter_alerts(user, params, *, focus=None) -> tuple[QuerySet[Alert], dict, d
     f["mine"] = "1" if f["mine"] in ("1", "true", "on") else ""
     if f["mine"]:
         qs = qs.filter(assignee=user)
-    for term in f["q"].upper().split():
-        qs = qs.filter(patient__search_text__contains=term)
+    qs = registry.search(qs, f["q"], prefix="patient__")
 
     if status in ("resolved", "dismissed"):
         qs = qs.order_by("-closed_at", "-created_at", "id")

@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from mahalo import access
 from mahalo.decorators import permission_required
 from mahalo.forms import add_errors
+from patients import registry
 from scheduling import services, slots, telehealth
 from scheduling.forms import CancelForm, StaffBookForm, TransitionForm
 from scheduling.models import Visit
@@ -127,8 +128,7 @@ def _patient_search(request) -> list:
     if not q:
         return []
     qs = access.patients_for(request.user, "write", "scheduling")
-    for term in q.upper().split()[:5]:
-        qs = qs.filter(search_text__contains=term)
+    qs = registry.search(qs, " ".join(q.split()[:5]))
     return list(qs.select_related("program").order_by("last_name", "first_name")[:MAX_PATIENT_HITS])
 
 
