@@ -32,7 +32,11 @@ def test_chart_pages_of_other_program_and_other_tenant_are_404(world, login, suf
     for patient in (world.metabolic_patients[0], world.foreign_patients[0]):
         r = client.get(f"/patients/{patient.pk}/{suffix}")
         assert r.status_code == 404, (suffix, patient)
-        assert patient.last_name.encode() not in r.content
+        # The full name and the MRN, not the surname alone: the page names the signed-in
+        # clinician, whose random surname may be the patient's.
+        assert patient.mrn and patient.mrn.encode() not in r.content
+        assert f"{patient.first_name} {patient.last_name}".encode() not in r.content
+        assert f"{patient.last_name}, {patient.first_name}".encode() not in r.content
 
 
 def test_chart_htmx_fragment_of_other_program_is_404(world, login):
