@@ -18,7 +18,7 @@ import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -70,32 +70,33 @@ class SessionSerializer(serializers.ModelSerializer):
         except Exception:  # noqa: BLE001 - RelatedObjectDoesNotExist: not analysed (yet)
             return None
 
-    def get_text_analysis(self, obj):
+    def get_text_analysis(self, obj) -> dict | None:
         row = self._related(obj, "text_analysis")
         return None if row is None else {
             "sentiment_analysis": row.sentiment_analysis, "cognitive_markers": row.cognitive_markers,
             "linguistic_patterns": row.linguistic_patterns, "text_wellness_score": row.text_wellness_score}
 
-    def get_voice_analysis(self, obj):
+    def get_voice_analysis(self, obj) -> dict | None:
         row = self._related(obj, "voice_analysis")
         return None if row is None else {
             "transcription": row.transcription, "vocal_characteristics": row.vocal_characteristics,
             "prosodic_features": row.prosodic_features, "emotional_markers": row.emotional_markers,
             "quality": row.quality, "duration_s": row.duration_s, "audio_wellness_score": row.audio_wellness_score}
 
-    def get_face_analysis(self, obj):
+    def get_face_analysis(self, obj) -> dict | None:
         row = self._related(obj, "face_analysis")
         return None if row is None else {
             "facial_expressions": row.facial_expressions, "emotional_indicators": row.emotional_indicators,
             "quality": row.quality, "visual_wellness_score": row.visual_wellness_score}
 
-    def get_insight(self, obj):
+    def get_insight(self, obj) -> dict | None:
         row = self._related(obj, "insight")
         return None if row is None else {
             "key_concerns": row.key_concerns, "emotional_themes": row.emotional_themes,
             "conversation_summary": row.conversation_summary, "notable_changes": row.notable_changes,
             "follow_up_topics": row.follow_up_topics}
 
+    @extend_schema_field(ScoreSerializer(allow_null=True))
     def get_score(self, obj):
         row = self._related(obj, "score")
         return None if row is None else ScoreSerializer(row).data
@@ -121,13 +122,13 @@ class PreferenceSerializer(serializers.ModelSerializer):
         fields = ["assessment_frequency", "voice", "face", "passive", "voice_consent_at", "face_consent_at",
                   "passive_consent_at", "updated_at"]
 
-    def get_voice(self, obj):
+    def get_voice(self, obj) -> bool:
         return obj.consents("voice")
 
-    def get_face(self, obj):
+    def get_face(self, obj) -> bool:
         return obj.consents("face")
 
-    def get_passive(self, obj):
+    def get_passive(self, obj) -> bool:
         return obj.consents("passive")
 
 
