@@ -320,6 +320,8 @@ class VisitRequestViewSet(GatedViewSet):
             if what == "decline":
                 services.request_decline(req=req, actor=request.user, request=request)
             else:
+                if not hasattr(request.data, "get"):
+                    raise ValidationError({"non_field_errors": ["Expected a JSON object, e.g. {\"reason\": \"…\"}."]})
                 services.request_cancel(req=req, actor=request.user, reason=str(request.data.get("reason", ""))[:500],
                                         request=request)
         except services.SchedulingError as exc:
