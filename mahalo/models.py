@@ -76,6 +76,16 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self):
         return (self.full_name or self.email).split(" ")[0]
 
+    def _get_session_auth_hash(self, secret=None):
+        # Sessions end when any credential changes, not only the password: two-factor added or removed,
+        # the login deactivated, the staff role ended or changed (mahalo/credentials.py).
+        from django.utils.crypto import salted_hmac
+
+        from mahalo.credentials import stamp
+
+        return salted_hmac("mahalo.User.get_session_auth_hash", stamp(self), secret=secret,
+                           algorithm="sha256").hexdigest()
+
 
 class Project(models.Model):
     """A tenant: one organisation running programs on Mahalo."""

@@ -358,7 +358,7 @@ WEARABLES_APPLE_HEALTH_MAX_MB = env.int("WEARABLES_APPLE_HEALTH_MAX_MB", default
 REST_FRAMEWORK = {
     # Bearer first, so an unauthenticated API call answers 401 with WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "mahalo.credentials.StampedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from mahalo import access, audit
+from mahalo import access, audit, dates
 from mahalo.decorators import permission_required, staff_required
 from mahalo.exports import stream_csv
 from mahalo.models import AuditEvent, Project, StaffMember
@@ -164,6 +164,8 @@ def _parse_date(value: str, end: bool = False):
     try:
         day = datetime.strptime(value, "%Y-%m-%d").date()
     except (TypeError, ValueError):
+        return None
+    if not dates.in_bounds(day):
         return None
     return timezone.make_aware(datetime.combine(day, time.max if end else time.min))
 

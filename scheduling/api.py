@@ -31,7 +31,7 @@ from rest_framework.decorators import action, api_view, authentication_classes
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from mahalo import access, audit
+from mahalo import access, audit, dates
 from mahalo.api import GatedViewSet
 from mahalo.models import StaffMember
 from scheduling import services, slots, telehealth
@@ -54,7 +54,7 @@ class VisitSerializer(serializers.ModelSerializer):
 class BookSerializer(serializers.Serializer):
     patient = serializers.UUIDField(required=False)
     staff = serializers.UUIDField()
-    starts_at = serializers.DateTimeField()
+    starts_at = dates.BoundedDateTimeField()
     ends_at = serializers.DateTimeField(required=False)
     mode = serializers.ChoiceField(choices=Mode.choices, required=False)
     visit_type = serializers.ChoiceField(choices=Visit.Type.choices, default=Visit.Type.CONSULTATION)
@@ -67,7 +67,7 @@ class CancelSerializer(serializers.Serializer):
 
 
 class RescheduleSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
+    starts_at = dates.BoundedDateTimeField()
     ends_at = serializers.DateTimeField(required=False)
     staff = serializers.UUIDField(required=False)
     reason = serializers.CharField(max_length=500)
@@ -86,9 +86,10 @@ def _date(value: str | None, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationError({name: "Use YYYY-MM-DD."}) from None
+    return dates.check(day, name)
 
 
 def _staff(project_id, staff_id) -> StaffMember:
@@ -266,7 +267,7 @@ class TriageSerializer(serializers.Serializer):
 
 class ProposeSerializer(serializers.Serializer):
     staff = serializers.UUIDField()
-    starts_at = serializers.DateTimeField()
+    starts_at = dates.BoundedDateTimeField()
 
 
 class VisitRequestViewSet(GatedViewSet):
@@ -385,8 +386,8 @@ class SlotSerializer(serializers.Serializer):
     staff = serializers.UUIDField(source="staff_id")
     staff_name = serializers.CharField()
     program = serializers.UUIDField(source="program_id")
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = dates.BoundedDateTimeField()
+    ends_at = dates.BoundedDateTimeField()
     mode = serializers.CharField()
     location = serializers.CharField()
 

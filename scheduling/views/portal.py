@@ -26,7 +26,7 @@ from patients.shell import portal_page
 from scheduling import calendars, services, slots, telehealth
 from scheduling.forms import CancelForm, EventForm, SelfBookForm, VisitRequestForm
 from scheduling.models import Visit, VisitRequest
-from scheduling.views.common import join_redirect, request_load, visit_load
+from scheduling.views.common import join_redirect, parse_date, request_load, visit_load
 from scheduling.views.feeds import feeds_page
 
 PORTAL_DAYS = 7
@@ -220,11 +220,7 @@ def request_act(request: HttpRequest, patient, request_id, action: str) -> HttpR
 def my_calendar(request: HttpRequest, patient) -> HttpResponse:
     tz = patient.tz
     today = timezone.now().astimezone(tz).date()
-    try:
-        anchor = datetime.strptime(request.GET.get("date", ""), "%Y-%m-%d").date() if request.GET.get("date") \
-            else today
-    except ValueError:
-        anchor = today
+    anchor = parse_date(request.GET.get("date"), today)  # one parser, bounded (a 9999 date was a 500)
     monday = anchor - timedelta(days=anchor.weekday())
     start = datetime.combine(monday, time.min).replace(tzinfo=tz)
     end = start + timedelta(days=7)
