@@ -13,10 +13,17 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from mahalo import access, audit, credentials
+
+
+class AuthRateThrottle(AnonRateThrottle):
+    """Sign-in attempts per client address, whatever the login (issue 12: per-IP throttling)."""
+
+    scope = "auth"
 
 
 class TokenRequest(serializers.Serializer):
@@ -42,7 +49,7 @@ def _refused(detail: str, code: int = status.HTTP_401_UNAUTHORIZED) -> Response:
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
-@throttle_classes([])
+@throttle_classes([AuthRateThrottle])
 def token_obtain(request):
     """Email + password (+ authenticator code) → access and refresh tokens."""
     form = TokenRequest(data=request.data)
