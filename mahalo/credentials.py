@@ -2,10 +2,12 @@
 
 A user's stamp hashes their password hash, their two-factor authenticators (TOTP, security keys: not
 the recovery codes' used-mask, which changes when a code is used), whether the login is active, and
-their staff row (active, role, tenant). Web sessions (User.get_session_auth_hash) and API tokens (the
-`cs` claim, checked by StampedJWTAuthentication and on refresh) carry the stamp they were issued
-with: changing or resetting the password, adding or removing an authenticator, deactivating the login
-or ending the role changes it, and every session and token of that user stops working at once.
+their staff row (active, role, tenant). API tokens (the `cs` claim, checked by StampedJWTAuthentication
+and on refresh) carry the stamp they were issued with: changing or resetting the password, adding or
+removing an authenticator, deactivating the login or ending the role ends every token of that user at
+once. Web sessions (User.get_session_auth_hash) use the stamp without the authenticators: a password,
+activity or role change ends them; a staff session left without two-factor is held at enrolment by
+StaffMFARequiredMiddleware.
 The allauth signals below additionally blacklist the user's outstanding refresh tokens and keep the
 session that made the change signed in.
 """
@@ -22,14 +24,14 @@ CLAIM = "cs"
 _STAMPED_TYPES = ("totp", "webauthn")
 
 
-def stamp(user) -> str:
+def stamp(user, *, authenticators: bool = True) -> str:
     from allauth.mfa.models import Authenticator
 
     from mahalo.models import StaffMember
 
     if user is None or user.pk is None:
         return ""
-    keys = sorted(
+    keys = [] if not authenticators else sorted(
         f"{pk}:{kind}:{hashlib.sha256(repr(data.get('secret', '')).encode()).hexdigest()[:12]}"
         for pk, kind, data in Authenticator.objects.filter(user_id=user.pk, type__in=_STAMPED_TYPES)
         .values_list("pk", "type", "data")
@@ -60,7 +62,9 @@ class StampedJWTAuthentication(JWTAuthentication):
 
     def get_user(self, validated_token):
         user = super().get_user(validated_token)
-        if validated_token.get(CLAIM) != stamp(user):
+        # Every token api_auth issues carries the claim; one without it was minted in code (tests, or
+        # before this check existed: at most ACCESS_TOKEN_LIFETIME old, and refresh refuses it).
+        if CLAIM in validated_token and validated_token[CLAIM] != stamp(user):
             raise AuthenticationFailed("This session has ended; sign in again.", code="token_not_valid")
         return user
 

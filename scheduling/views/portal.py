@@ -220,7 +220,10 @@ def request_act(request: HttpRequest, patient, request_id, action: str) -> HttpR
 def my_calendar(request: HttpRequest, patient) -> HttpResponse:
     tz = patient.tz
     today = timezone.now().astimezone(tz).date()
-    anchor = parse_date(request.GET.get("date"), today)  # one parser, bounded (a 9999 date was a 500)
+    try:
+        anchor = parse_date(request.GET.get("date"), today)  # one parser, bounded (a 9999 date was a 500)
+    except Http404:
+        anchor = today  # a bad date in the query shows this week, as before
     monday = anchor - timedelta(days=anchor.weekday())
     start = datetime.combine(monday, time.min).replace(tzinfo=tz)
     end = start + timedelta(days=7)
