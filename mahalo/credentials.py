@@ -87,3 +87,12 @@ def connect() -> None:
                    mfa_signals.authenticator_added, mfa_signals.authenticator_removed,
                    mfa_signals.authenticator_reset):
         signal.connect(_changed, dispatch_uid=f"mahalo.credentials.{id(signal)}")
+
+
+try:  # the OpenAPI schema documents the stamped bearer scheme as simplejwt's
+    from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+
+    class StampedJWTScheme(SimpleJWTScheme):
+        target_class = "mahalo.credentials.StampedJWTAuthentication"
+except ImportError:  # pragma: no cover - drf-spectacular is a runtime dependency
+    pass
