@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 
 from assessments import instruments
+from mahalo import safejson
 
 MAX_BYTES = 512 * 1024
 MAX_ITEMS = 300
@@ -76,7 +77,7 @@ def loads(raw: bytes | str) -> dict:
     if size > MAX_BYTES:
         raise ImportRefused([f"The file is {size // 1024} KB; the limit is {MAX_BYTES // 1024} KB."])
     try:
-        data = json.loads(raw)
+        data = safejson.loads(raw, limit_bytes=MAX_BYTES)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ImportRefused([f"Not JSON: {exc}"]) from None
     if not isinstance(data, dict):

@@ -37,7 +37,7 @@ from rest_framework.response import Response
 from clinical import alerting, observations, triage
 from clinical.metrics import METRICS
 from clinical.models import Alert, Observation, Severity, Source
-from mahalo import access
+from mahalo import access, dates
 from mahalo.api import GatedViewSet
 
 # --- Observations ----------------------------------------------------------------------------
@@ -111,7 +111,7 @@ class AwareDateTime(serializers.Field):
             self.fail("invalid")
         if moment.tzinfo is None or moment.utcoffset() is None:
             self.fail("naive")
-        return moment
+        return dates.check(moment)
 
     def to_representation(self, value):
         return value.isoformat()
@@ -150,14 +150,14 @@ def _moment(raw: str, field: str, *, end: bool = False) -> datetime:
     """?since= / ?until=: an aware ISO datetime, or a date (the whole day, UTC)."""
     try:
         if len(raw) == 10:
-            day = datetime.fromisoformat(raw).date()
+            day = dates.check(datetime.fromisoformat(raw).date(), field)
             return datetime.combine(day, time.max if end else time.min, tzinfo=UTC)
         moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise serializers.ValidationError({field: ["Use an ISO date (2026-03-04) or a time with an offset."]}) from None
     if timezone.is_naive(moment):
         raise serializers.ValidationError({field: ["The time needs a UTC offset (or Z)."]})
-    return moment
+    return dates.check(moment, field)
 
 
 FILTER_PARAMS = [

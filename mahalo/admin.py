@@ -7,8 +7,10 @@ buttons all come from mahalo/access.py through GatedAdmin.
 
 from allauth.account.models import EmailAddress
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.db.models import Model
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Model, Q
 
 from mahalo import access, audit
 from mahalo.exports import stream_csv
@@ -35,20 +37,89 @@ TENANT_PATHS = {
 
 
 def tenant_filter(user, queryset, resource: str, action: str = "read"):
+    """The rows of queryset's model that `user` may `action`, from the gate's own scoping functions:
+    patients by program (and care-team grant), rows tied to a program by the user's programs, imports as
+    the import pages list them, per-user rows through the person they belong to."""
     model = queryset.model
-    from patients.models import Patient
+    from patients.models import Patient, PatientImport
 
     if model is Patient:
         return access.patients_for(user, action, resource).order_by(*model._meta.ordering)
+    if model is PatientImport:
+        return queryset.filter(pk__in=access.imports_for(user).values("pk")) if access.can(
+            user, resource, action) else queryset.none()
     path = TENANT_PATHS.get(model)
     if path is None:
-        return access.scoped(user, queryset, resource, action)
+        return program_filter(user, access.scoped(user, queryset, resource, action))
     if not access.can(user, resource, action):
         return queryset.none()
     if user.is_superuser:
         return queryset
     project = access.project_of(user)
     return queryset.filter(**{path: project}) if project and access.staff_of(user) else queryset.none()
+
+
+def program_filter(user, queryset):
+    """Rows tied to one program (rules, availability, templates, menus) follow the program scope, as
+    the pages do; rows with no program are the tenant's and stay visible to its staff."""
+    names = {f.name for f in queryset.model._meta.get_fields()}
+    if not user.is_superuser and "program" in names and "patient" not in names:
+        queryset = queryset.filter(Q(program__isnull=True) | Q(program__in=access.programs_for(user)))
+    if not user.is_superuser and "user" in names and "patient" not in names:
+        # Per-user rows (feed tokens...): one's own, a colleague's, or a patient's in scope.
+        project = access.project_of(user)
+        queryset = queryset.filter(Q(user=user) | Q(user__staff__project=project)
+                                   | Q(user__patient__in=access.patients_for(user))).distinct()
+    return queryset
+
+
+def related_scope(user, model):
+    """The rows of `model` a non-superuser may pick in an admin form (foreign keys, raw-id fields):
+    labels are looked up and ids validated only in this scope."""
+    from patients.models import Patient, PatientImport, Program
+
+    project = access.project_of(user)
+    if model is Patient:
+        return access.patients_for(user)
+    if model is Program:
+        return access.programs_for(user)
+    if model is Project:
+        return Project.objects.filter(pk=getattr(project, "pk", None))
+    if model is User:
+        return User.objects.filter(Q(staff__project=project) | Q(patient__in=access.patients_for(user))).distinct()
+    if model is PatientImport:
+        return access.imports_for(user)
+    names = {f.name for f in model._meta.get_fields()}
+    if "patient" in names:
+        return model._default_manager.filter(patient__in=access.patients_for(user))
+    if "project" in names:
+        return program_filter(user, model._default_manager.filter(Q(project=project) | Q(project__isnull=True))
+                              if model._meta.get_field("project").null else
+                              model._default_manager.filter(project=project))
+    if model in TENANT_PATHS:
+        return model._default_manager.filter(**{TENANT_PATHS[model]: project})
+    for path in ("thread__patient", "message__thread__patient"):
+        if path.split("__")[0] in names:
+            return model._default_manager.filter(**{f"{path}__in": access.patients_for(user)})
+    return None  # a platform-wide table (food categories...): nothing tenant-specific to hide
+
+
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """A raw-id field whose label is looked up only in the actor's scope: a foreign id typed into the
+    field shows nothing, rather than echoing another tenant's record."""
+
+    def __init__(self, rel, admin_site, queryset, **kwargs):
+        super().__init__(rel, admin_site, **kwargs)
+        self.scope = queryset
+
+    def label_and_url_for_value(self, value):
+        key = self.rel.get_related_field().name
+        try:
+            if not self.scope.filter(**{key: value}).exists():
+                return "", ""
+        except (ValueError, TypeError, ValidationError):
+            return "", ""
+        return super().label_and_url_for_value(value)
 
 
 class GatedAdminMixin:
@@ -91,27 +162,34 @@ class GatedAdminMixin:
         return Labelled
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        # Choices in a dropdown are data too: only the user's tenant.
-        if not request.user.is_superuser:
-            from patients.models import Patient, Program
-
-            project = access.project_of(request.user)
-            related = db_field.related_model
-            if related is Project:
-                kwargs["queryset"] = Project.objects.filter(pk=getattr(project, "pk", None))
-            elif related is Patient:
-                kwargs["queryset"] = access.patients_for(request.user)
-            elif related is Program:
-                kwargs["queryset"] = access.programs_for(request.user)
-            elif related in (Role, StaffMember):
-                kwargs["queryset"] = related.objects.filter(project=project)
-            elif related is User:
-                kwargs["queryset"] = User.objects.filter(staff__project=project)
+        # Choices and raw ids are data too: a form offers, labels and accepts only rows in the actor's
+        # scope, so a foreign id fails validation like a missing one and no write can cross a tenant.
+        if not request.user.is_superuser and "queryset" not in kwargs:
+            scope = related_scope(request.user, db_field.related_model)
+            if scope is not None:
+                kwargs["queryset"] = scope
+                if db_field.name in self.raw_id_fields:
+                    kwargs["widget"] = ScopedRawIdWidget(db_field.remote_field, self.admin_site, scope,
+                                                         using=kwargs.get("using"))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if not request.user.is_superuser and "queryset" not in kwargs:
+            scope = related_scope(request.user, db_field.related_model)
+            if scope is not None:
+                kwargs["queryset"] = scope
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change):
-        if not request.user.is_superuser and not change and hasattr(obj, "project_id") and not obj.project_id:
-            obj.project = access.project_of(request.user)
+        if not request.user.is_superuser:
+            if not change and hasattr(obj, "project_id") and not obj.project_id:
+                obj.project = access.project_of(request.user)
+            # Whatever the form said, the row must land inside the actor's scope.
+            scope = related_scope(request.user, type(obj))
+            if obj.pk is not None and scope is not None and change and not scope.filter(pk=obj.pk).exists():
+                raise PermissionDenied
+            if not _lands_in_scope(request.user, obj):
+                raise PermissionDenied
         super().save_model(request, obj, form, change)
 
     # Admin writes land in the audit trail as well as Django's LogEntry.
@@ -127,6 +205,21 @@ class GatedAdminMixin:
         for obj in queryset:
             _audit_admin(request, "delete", obj)
         return super().log_deletions(request, queryset)
+
+
+def _lands_in_scope(user, obj) -> bool:
+    from patients.models import Patient
+
+    project = access.project_of(user)
+    if getattr(obj, "project_id", None) not in (None, getattr(project, "pk", None)):
+        return False
+    patient_id = obj.pk if isinstance(obj, Patient) else getattr(obj, "patient_id", None)
+    if patient_id is not None and not isinstance(obj, Patient):
+        return access.patients_for(user).filter(pk=patient_id).exists()
+    program_id = getattr(obj, "program_id", None)
+    if program_id is not None:
+        return access.programs_for(user).filter(pk=program_id).exists()
+    return True
 
 
 def _has_tenant(obj) -> bool:

@@ -26,9 +26,9 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from mahalo import access, audit
+from mahalo.credentials import StampedJWTAuthentication
 
 ACTION_FOR_METHOD = {
     "GET": "read",
@@ -69,7 +69,7 @@ class GatePermission(permissions.BasePermission):
 
 
 class GatedViewSet(viewsets.GenericViewSet):
-    authentication_classes = [JWTAuthentication, SessionAuthentication]
+    authentication_classes = [StampedJWTAuthentication, SessionAuthentication]
     permission_classes = [GatePermission]
     model: type | None = None
     resource: str = ""

@@ -13,10 +13,17 @@ from rest_framework import serializers, status
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from mahalo import access, audit
+from mahalo import access, audit, credentials
+
+
+class AuthRateThrottle(AnonRateThrottle):
+    """Sign-in attempts per client address, whatever the login (issue 12: per-IP throttling)."""
+
+    scope = "auth"
 
 
 class TokenRequest(serializers.Serializer):
@@ -42,7 +49,7 @@ def _refused(detail: str, code: int = status.HTTP_401_UNAUTHORIZED) -> Response:
 @api_view(["POST"])
 @authentication_classes([])
 @permission_classes([AllowAny])
-@throttle_classes([])
+@throttle_classes([AuthRateThrottle])
 def token_obtain(request):
     """Email + password (+ authenticator code) → access and refresh tokens."""
     form = TokenRequest(data=request.data)
@@ -69,7 +76,7 @@ def token_obtain(request):
     elif access.is_staff_user(user) and settings.MAHALO_REQUIRE_STAFF_MFA:
         return _refused("Set up two-factor authentication in the web portal before using the app.",
                         status.HTTP_403_FORBIDDEN)
-    refresh = RefreshToken.for_user(user)
+    refresh = credentials.stamp_token(RefreshToken.for_user(user), user)
     audit.record(action="login", request=django_request, actor=user, resource="session",
                  metadata={"via": "api-token"})
     return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
@@ -91,10 +98,14 @@ def token_refresh(request):
         user = User.objects.filter(pk=user_id, is_active=True).first()
         if user is None:
             raise TokenError("inactive")
+        # A password, two-factor or role change since the token was issued ends it (mahalo/credentials.py).
+        if old.payload.get(credentials.CLAIM) != credentials.stamp(user):
+            old.blacklist()
+            raise TokenError("stale")
         old.blacklist()
     except TokenError:
         return _refused("This session has ended; sign in again.")
-    new = RefreshToken.for_user(user)
+    new = credentials.stamp_token(RefreshToken.for_user(user), user)
     return Response({"access": str(new.access_token), "refresh": str(new)})
 
 

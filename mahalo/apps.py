@@ -10,3 +10,6 @@ class MahaloConfig(AppConfig):
         from mahalo import audit, checks  # noqa: F401 - registers the deploy checks
 
         audit.connect_axes()
+        from mahalo import credentials
+
+        credentials.connect()

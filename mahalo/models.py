@@ -76,6 +76,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     def get_short_name(self):
         return (self.full_name or self.email).split(" ")[0]
 
+    def _get_session_auth_hash(self, secret=None):
+        # Sessions end when a credential changes, not only the password: the login deactivated, the staff
+        # role ended or changed (mahalo/credentials.py). Two-factor changes end API tokens; a staff
+        # session without two-factor is held at enrolment by StaffMFARequiredMiddleware.
+        from django.utils.crypto import salted_hmac
+
+        from mahalo.credentials import stamp
+
+        return salted_hmac("mahalo.User.get_session_auth_hash", stamp(self, authenticators=False), secret=secret,
+                           algorithm="sha256").hexdigest()
+
 
 class Project(models.Model):
     """A tenant: one organisation running programs on Mahalo."""

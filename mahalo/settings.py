@@ -198,9 +198,11 @@ MAHALO_DEMO_PASSWORD = env.str("MAHALO_DEMO_PASSWORD", default="mahalo-demo")
 
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)  # hours
-# Lock the account, not the address: a clinic behind one NAT address must not be
-# locked out together because one person mistyped (hence W006 is silenced).
-AXES_LOCKOUT_PARAMETERS = ["username"]
+# Lock the account for the failing address only (issue 12): an attacker who guesses a login from
+# their address locks it there, not for its owner elsewhere (no denial of service by username), and a
+# clinic behind one NAT address is not locked out together because one person mistyped (W006 silenced).
+# Per-address throttling on top: the "auth" throttle (API_AUTH_RATE per IP) on the token endpoint.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_USERNAME_CALLABLE = "mahalo.audit.axes_username"
 AXES_RESET_ON_SUCCESS = True
@@ -365,15 +367,23 @@ WEARABLES_APPLE_HEALTH_MAX_MB = env.int("WEARABLES_APPLE_HEALTH_MAX_MB", default
 REST_FRAMEWORK = {
     # Bearer first, so an unauthenticated API call answers 401 with WWW-Authenticate.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "mahalo.credentials.StampedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON bounded in size and nesting before it is parsed (mahalo/safejson.py); forms and uploads as usual.
+    "DEFAULT_PARSER_CLASSES": [
+        "mahalo.safejson.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "mahalo.api.exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"auth": env.str("API_AUTH_RATE", default="30/min")},
 }
+API_JSON_MAX_BYTES = env.int("API_JSON_MAX_BYTES", default=1024 * 1024)
 # Mobile app tokens: short-lived access, rotating refresh (mahalo/api_auth.py).
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("API_ACCESS_TOKEN_MINUTES", default=5)),

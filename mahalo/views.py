@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils import timezone
@@ -15,7 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from mahalo import access, audit
+from mahalo import access, audit, dates
 from mahalo.decorators import permission_required, staff_required
 from mahalo.exports import stream_csv
 from mahalo.models import AuditEvent, Project, StaffMember
@@ -105,9 +105,10 @@ def switch_program(request: HttpRequest) -> HttpResponse:
     else:
         request.session.pop(PROGRAM_SESSION_KEY, None)
     back = request.POST.get("next") or "/"
-    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+    # Only a local path is followed: not a view name (redirect() would try to reverse "-1"), not a host.
+    if not back.startswith("/") or not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = "/"
-    return redirect(back)
+    return HttpResponseRedirect(back)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:
@@ -163,6 +164,8 @@ def _parse_date(value: str, end: bool = False):
     try:
         day = datetime.strptime(value, "%Y-%m-%d").date()
     except (TypeError, ValueError):
+        return None
+    if not dates.in_bounds(day):
         return None
     return timezone.make_aware(datetime.combine(day, time.max if end else time.min))
 

@@ -60,7 +60,8 @@ class ThroughUserAdmin(ReadOnlyAdmin):
 
 @admin.register(NotificationTemplate)
 class NotificationTemplateAdmin(GatedAdmin):
-    gate_resource = "messaging"
+    # The tenant's own wording in its emails: a setting (settings:update), not a clinical action.
+    gate_resource = "settings"
     list_display = ["event_type", "channel", "program", "subject", "is_active", "updated_at"]
     list_filter = ["event_type", "channel", "is_active", ("program", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["subject", "body"]

@@ -25,12 +25,13 @@ from django.http import Http404
 from django.urls import reverse
 from rest_framework import serializers, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from mahalo import access
 from mahalo.api import GatedViewSet
 from mahalo.models import StaffMember
+from mahalo.safejson import BoundedJSONParser
 from messaging import threads
 from messaging.models import Message, Thread
 
@@ -93,7 +94,7 @@ class ThreadViewSet(GatedViewSet):
     serializer_class = ThreadSerializer
     related = ("pair_staff__user", "patient__project")
     patient_url_kwarg = "patient_pk"
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [BoundedJSONParser, MultiPartParser, FormParser]
 
     def list(self, request, *args, **kwargs):
         qs = threads.with_inbox_fields(self.filter_queryset(self.get_queryset()), request.user)

@@ -40,11 +40,11 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from clinical.api import AwareDateTime, StrictNumber
 from mahalo import access, audit
 from mahalo.api import GatedViewSet
+from mahalo.credentials import StampedJWTAuthentication
 from nutrition import foods, services
 from nutrition.models import NUTRIENT_FIELDS, TARGET_FIELDS, FluidIntake, Food, Meal, MealType
 
@@ -100,7 +100,7 @@ def _foods_project(request):
                            OpenApiParameter("limit", OpenApiTypes.INT, description="1-50, default 20")],
                responses=FoodSerializer(many=True), summary="Search foods (per-100 g nutrients, portions)")
 @api_view(["GET"])
-@authentication_classes([JWTAuthentication, SessionAuthentication])
+@authentication_classes([StampedJWTAuthentication, SessionAuthentication])
 @permission_classes([IsAuthenticated])
 def food_list(request):
     project = _foods_project(request)
@@ -123,7 +123,7 @@ def food_list(request):
 
 @extend_schema(responses=FoodSerializer, summary="One food")
 @api_view(["GET"])
-@authentication_classes([JWTAuthentication, SessionAuthentication])
+@authentication_classes([StampedJWTAuthentication, SessionAuthentication])
 @permission_classes([IsAuthenticated])
 def food_detail(request, pk):
     project = _foods_project(request)

@@ -31,9 +31,20 @@ from patients.models import Patient
 INVITE_TEMPLATE = "emails/portal_invite"
 
 
+def _known_to_tenant(user, project) -> bool:
+    """Whether the login is one of this tenant's own (its staff, or a portal login of its patients)."""
+    return (StaffMember.objects.filter(user=user, project=project).exists()
+            or Patient.objects.filter(user=user, project=project).exists())
+
+
 def _refuse_foreign_login(user, patient: Patient) -> None:
-    """An existing login with the patient's email that isn't theirs is never taken over."""
-    if user.is_superuser or StaffMember.objects.filter(user=user).exists():
+    """An existing login with the patient's email that isn't theirs is never taken over. What the
+    refusal says depends only on this tenant's data (issue 12: no account oracle): a login of another
+    tenant or of a platform operator gets the same answer as any address this tenant can't vouch for."""
+    if not _known_to_tenant(user, patient.project):
+        raise ValueError(f"{user.email} can't be used for this patient's portal login. "
+                         "Ask the patient for another email address, or ask support to check it.")
+    if StaffMember.objects.filter(user=user).exists():
         raise ValueError(f"{user.email} is a staff login. A patient needs their own email address for the portal.")
     if Patient.objects.filter(user=user).exclude(pk=patient.pk).exists():
         raise ValueError(f"{user.email} is already the portal login of another patient. "

@@ -2,7 +2,7 @@
 
 Visits, slots, requests and video sessions are written by the services (locks,
 overlap rules, notifications): read-only here. Availability, calendars and
-templates are editable.
+templates are editable by platform operators only (staff use the schedule pages).
 """
 
 from django.contrib import admin
@@ -23,7 +23,19 @@ from scheduling.models import (
 
 
 class SchedulingAdmin(GatedAdmin):
+    """Availability, calendars and templates: platform operators edit here; staff edit through the
+    schedule pages, whose services check overlaps, ownership and program scope (issue 12)."""
+
     gate_resource = "scheduling"
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
 
 
 class SchedulingReadOnly(ReadOnlyGatedAdmin):

@@ -36,7 +36,7 @@ from rest_framework.decorators import action, api_view, authentication_classes
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from mahalo import access, audit
+from mahalo import access, audit, dates
 from mahalo.api import GatedViewSet
 from mahalo.models import StaffMember
 from scheduling import calls, services, slots, telehealth
@@ -59,7 +59,7 @@ class VisitSerializer(serializers.ModelSerializer):
 class BookSerializer(serializers.Serializer):
     patient = serializers.UUIDField(required=False)
     staff = serializers.UUIDField()
-    starts_at = serializers.DateTimeField()
+    starts_at = dates.BoundedDateTimeField()
     ends_at = serializers.DateTimeField(required=False)
     mode = serializers.ChoiceField(choices=Mode.choices, required=False)
     visit_type = serializers.ChoiceField(choices=Visit.Type.choices, default=Visit.Type.CONSULTATION)
@@ -72,7 +72,7 @@ class CancelSerializer(serializers.Serializer):
 
 
 class RescheduleSerializer(serializers.Serializer):
-    starts_at = serializers.DateTimeField()
+    starts_at = dates.BoundedDateTimeField()
     ends_at = serializers.DateTimeField(required=False)
     staff = serializers.UUIDField(required=False)
     reason = serializers.CharField(max_length=500)
@@ -91,9 +91,10 @@ def _date(value: str | None, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationError({name: "Use YYYY-MM-DD."}) from None
+    return dates.check(day, name)
 
 
 def _staff(project_id, staff_id) -> StaffMember:
@@ -271,7 +272,7 @@ class TriageSerializer(serializers.Serializer):
 
 class ProposeSerializer(serializers.Serializer):
     staff = serializers.UUIDField()
-    starts_at = serializers.DateTimeField()
+    starts_at = dates.BoundedDateTimeField()
 
 
 class VisitRequestViewSet(GatedViewSet):
@@ -325,6 +326,8 @@ class VisitRequestViewSet(GatedViewSet):
             if what == "decline":
                 services.request_decline(req=req, actor=request.user, request=request)
             else:
+                if not hasattr(request.data, "get"):
+                    raise ValidationError({"non_field_errors": ["Expected a JSON object, e.g. {\"reason\": \"…\"}."]})
                 services.request_cancel(req=req, actor=request.user, reason=str(request.data.get("reason", ""))[:500],
                                         request=request)
         except services.SchedulingError as exc:
@@ -388,8 +391,8 @@ class SlotSerializer(serializers.Serializer):
     staff = serializers.UUIDField(source="staff_id")
     staff_name = serializers.CharField()
     program = serializers.UUIDField(source="program_id")
-    starts_at = serializers.DateTimeField()
-    ends_at = serializers.DateTimeField()
+    starts_at = dates.BoundedDateTimeField()
+    ends_at = dates.BoundedDateTimeField()
     mode = serializers.CharField()
     location = serializers.CharField()
 

@@ -33,7 +33,7 @@ from clinical import units
 from clinical.interpret import BP_DIASTOLIC, PLAUSIBLE
 from clinical.metrics import DEVICE_METRICS, METRICS
 from clinical.models import Source
-from mahalo import access, audit
+from mahalo import access, audit, dates
 from wearables import ingest
 from wearables.models import DAILY_FIELDS, DeviceBatch, SyncLog
 
@@ -61,6 +61,7 @@ class AwareDateTimeField(serializers.Field):
             self.fail("invalid")
         if moment.tzinfo is None or moment.utcoffset() is None:
             self.fail("naive")
+        dates.check(moment)  # comparing 0001-01-01T00:00+14:00 with now overflows
         if moment > timezone.now() + FUTURE_SLACK:
             self.fail("future")
         return moment

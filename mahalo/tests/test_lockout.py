@@ -43,3 +43,28 @@ def test_success_before_the_limit_resets_the_count(client, world):
     client.logout()
     for _ in range(4):
         assert attempt(client, email, "nope-nope").status_code == 200
+
+
+def test_a_lockout_from_one_address_does_not_lock_the_owner_elsewhere(client, world):
+    """Issue 12: locking by username alone let anyone lock any account; now the failing address only."""
+    email = world.patient_user.email
+    for _ in range(5):
+        attempt(client, email, "nope-nope")
+    assert attempt(client, email, world.password).status_code == 429
+    owner = client.post("/accounts/login/", {"login": email, "password": world.password}, REMOTE_ADDR="10.1.1.1")
+    assert owner.status_code == 302
+
+
+def test_token_endpoint_is_throttled_per_address(db, settings):
+    from rest_framework.test import APIClient
+
+    from mahalo.api_auth import AuthRateThrottle
+
+    AuthRateThrottle.THROTTLE_RATES = {"auth": "3/min"}
+    try:
+        api = APIClient()
+        codes = [api.post("/api/v1/auth/token/", {"email": f"a{n}@x.test", "password": "x"}, format="json",
+                          REMOTE_ADDR="10.3.3.3").status_code for n in range(4)]
+    finally:
+        AuthRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    assert codes[:3] == [401, 401, 401] and codes[3] == 429

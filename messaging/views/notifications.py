@@ -7,8 +7,6 @@ the portal frame.
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +17,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from mahalo import access
+from mahalo import access, safejson
 from messaging import notifications
 from messaging.delivery import vapid_configured
 from messaging.forms import NotificationSettingsForm
@@ -128,7 +126,7 @@ def push_subscribe(request: HttpRequest) -> JsonResponse:
     if not vapid_configured():
         raise Http404
     try:
-        data = json.loads(request.body or b"{}")
+        data = safejson.loads(request.body or b"{}")
         endpoint, keys = str(data["endpoint"]), data["keys"]
         p256dh, auth = str(keys["p256dh"]), str(keys["auth"])
     except (ValueError, KeyError, TypeError):

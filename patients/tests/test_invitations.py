@@ -122,7 +122,7 @@ def test_unlinked_existing_login_is_not_taken_over(login, world):
     UserFactory(email="loose@p.test")
     patient = PatientFactory(program=world.cardiac, email="loose@p.test")
     response = login(world.clinician).post(invite_url(patient))
-    assert "isn't linked to this patient" in messages_of(response)[0]
+    assert "can't be used for this patient's portal login" in messages_of(response)[0]
     patient.refresh_from_db()
     assert patient.user is None and not mail.outbox
 

@@ -26,7 +26,7 @@ from patients.shell import portal_page
 from scheduling import calendars, services, slots, telehealth
 from scheduling.forms import CancelForm, EventForm, SelfBookForm, VisitRequestForm
 from scheduling.models import Visit, VisitRequest
-from scheduling.views.common import join_redirect, request_load, visit_load
+from scheduling.views.common import join_redirect, parse_date, request_load, visit_load
 from scheduling.views.feeds import feeds_page
 
 PORTAL_DAYS = 7
@@ -222,10 +222,9 @@ def my_calendar(request: HttpRequest, patient) -> HttpResponse:
     tz = patient.tz
     today = timezone.now().astimezone(tz).date()
     try:
-        anchor = datetime.strptime(request.GET.get("date", ""), "%Y-%m-%d").date() if request.GET.get("date") \
-            else today
-    except ValueError:
-        anchor = today
+        anchor = parse_date(request.GET.get("date"), today)  # one parser, bounded (a 9999 date was a 500)
+    except Http404:
+        anchor = today  # a bad date in the query shows this week, as before
     monday = anchor - timedelta(days=anchor.weekday())
     start = datetime.combine(monday, time.min).replace(tzinfo=tz)
     end = start + timedelta(days=7)
