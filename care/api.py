@@ -18,13 +18,13 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from care.models import MedicationDose
 from care.services import medications as services
 from care.services.tasks import RESOURCE as R
 from clinical.api import AwareDateTime
 from mahalo import access, audit
+from mahalo.credentials import StampedJWTAuthentication
 
 
 class DoseSerializer(serializers.ModelSerializer):
@@ -58,7 +58,7 @@ def _me(request):
 @extend_schema(parameters=[OpenApiParameter("date", str, description="Local day, YYYY-MM-DD (default today)")],
                responses=DoseSerializer(many=True), summary="My doses on a day")
 @api_view(["GET"])
-@authentication_classes([JWTAuthentication, SessionAuthentication])
+@authentication_classes([StampedJWTAuthentication, SessionAuthentication])
 @permission_classes([IsAuthenticated])
 def my_doses(request):
     me = _me(request)
@@ -76,7 +76,7 @@ def my_doses(request):
 @extend_schema(request=DoseIn, responses={200: DoseSerializer, 400: inline_serializer("DoseError", {
     "status": serializers.ListField(child=serializers.CharField())})}, summary="Mark one of my doses taken or skipped")
 @api_view(["POST"])
-@authentication_classes([JWTAuthentication, SessionAuthentication])
+@authentication_classes([StampedJWTAuthentication, SessionAuthentication])
 @permission_classes([IsAuthenticated])
 def my_dose(request, pk):
     me = _me(request)

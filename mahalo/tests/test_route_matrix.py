@@ -52,6 +52,9 @@ KWARG_MODELS = {
     "recommendation_id": "clinical.Recommendation", "episode_id": "clinical.RpmEpisode",
     "meal_id": "nutrition.Meal", "food_id": "nutrition.Food", "assignment_id": "assessments.Assignment",
     "questionnaire_id": "assessments.Questionnaire",
+    "call_id": "scheduling.VirtualVisitSession", "consent_id": "clinical.RpmConsent",
+    "task_id": "care.Task", "medication_id": "care.Medication", "plan_id": "care.CarePlan", "goal_id": "care.Goal",
+    "dose_id": "care.MedicationDose",
 }
 ROUTE_MODELS = {
     ("patient_import_detail", "import_id"): "patients.PatientImport",
@@ -71,10 +74,17 @@ ROUTE_MODELS = {
     ("api_questionnaire_fhir", "pk"): "assessments.Questionnaire",
     ("api_patient_assignment_response", "pk"): "assessments.Assignment",
     ("api_my_assignment_response", "pk"): "assessments.Assignment",
+    ("api_my_meal_edit", "pk"): "nutrition.Meal", ("api_my_meal_photo", "pk"): "nutrition.Meal",
+    ("api_patient_meal_edit", "pk"): "nutrition.Meal", ("api_patient_meal_photo", "pk"): "nutrition.Meal",
+    ("api_my_wellness_session", "pk"): "assessments.WellnessSession",
+    ("api_patient_wellness_session", "pk"): "assessments.WellnessSession",
+    ("portal_wellness_session", "session_id"): "assessments.WellnessSession",
+    ("api_my_dose", "pk"): "care.MedicationDose",
 }
 ROUTER_MODELS = {  # DRF router basenames: their `pk`
     "patient": "patients.Patient", "scheduling-visit": "scheduling.Visit",
     "scheduling-visit-request": "scheduling.VisitRequest", "alert": "clinical.Alert",
+    "scheduling-call": "scheduling.VirtualVisitSession",
 }
 # Plain values (not objects).
 CONSTANTS = {
@@ -83,7 +93,7 @@ CONSTANTS = {
     ("care_team_act", "action"): "end", ("care_team_respond", "action"): "approve",
     ("schedule_request_act", "action"): "triage", ("schedule_availability_act", "action"): "pause",
     ("portal_request_act", "action"): "cancel", ("portal_event_act", "action"): "skip",
-    ("alert_action", "action"): "acknowledge",
+    ("alert_action", "action"): "acknowledge", ("call_act", "action"): "cancel", ("task_action", "action"): "complete",
 }
 # How an object reaches its owner, for models without a direct `patient` field.
 OWNER_PATHS = {
