@@ -6,7 +6,7 @@ this module is imported)."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -54,7 +54,7 @@ def _age(moment, now) -> str:
 def chart_glance_context(request, patient) -> dict:
     """Allergies, problem list and the latest valid reading of each main vital with its category
     and age. Allergies and problems are part of the record (patients:read reaches every chart);
-    vitals only for roles that read clinical data. One indexed query per vital."""
+    vitals only for roles that read clinical data."""
     from django.utils import timezone
 
     from clinical.models import Interpretation, Observation
@@ -65,8 +65,13 @@ def chart_glance_context(request, patient) -> dict:
     if access.can(request.user, "clinical", "read"):
         now = timezone.now()
         rows = Observation.objects.filter(patient=patient).exclude(interpretation=Interpretation.INVALID)
+        # One round trip: the latest id of each metric is an indexed LIMIT 1 subquery.
+        latest = Q()
         for metric in GLANCE_METRICS:
-            obs = rows.filter(metric=metric).order_by("-effective_at").first()
+            latest |= Q(pk__in=rows.filter(metric=metric).order_by("-effective_at").values("pk")[:1])
+        found = {o.metric: o for o in Observation.objects.filter(latest)}
+        for metric in GLANCE_METRICS:
+            obs = found.get(metric)
             if obs is not None:
                 decorate(obs)
                 obs.age = _age(obs.effective_at, now)
