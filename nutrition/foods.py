@@ -249,17 +249,20 @@ def food_search(query: str, *, project, limit: int = 20) -> list[Food]:
     base = visible_foods(project)
     found = _candidates(base, wanted)
     similarity: dict = {}
-    if not found and connection.vendor == "postgresql":
-        found, similarity = _similar_candidates(base, wanted)
-    elif not found:
+    if not found:
+        # A typo: first each word corrected to the closest word of the food table (the same
+        # answer on every database: "eggg" -> egg, "scrambeld" -> scrambled); on PostgreSQL,
+        # when that finds nothing, pg_trgm word similarity over the whole text (index-served).
         corrected = []
         vocab = vocabulary()
         for w in wanted:
             close = difflib.get_close_matches(w, vocab, n=1, cutoff=0.75)
             corrected.append(close[0] if close else w)
         if corrected != wanted:
-            wanted = corrected
-            found = _candidates(base, wanted)
+            found = _candidates(base, corrected)
+            wanted = corrected if found else wanted
+        if not found and connection.vendor == "postgresql":
+            found, similarity = _similar_candidates(base, wanted)
     found.sort(key=lambda f: (-(score(f, wanted) + SIMILARITY_WEIGHT * similarity.get(f.pk, 0)), f.name))
     top = [f.pk for f in found[:limit]]
     rows = {f.pk: f for f in Food.objects.filter(pk__in=top).select_related("category").prefetch_related("portions")}

@@ -76,13 +76,18 @@ def test_vitals_charts_look_the_same_after_the_wearables_tab(live_server, signed
     base = f"{live_server.url}/patients/{patient.pk}"
 
     page.goto(f"{base}/vitals/")
-    wait_for_charts(page, 2)  # blood pressure and weight; the others say they have no readings
+    # Blood pressure and weight; resting heart rate from the wearables (Vitals has none of its own);
+    # the others say they have no readings.
+    wait_for_charts(page, 3)
     assert page.evaluate(DEFAULTS) == PRISTINE
     before = page.evaluate(LOOKS)
-    assert [c["key"] for c in before] == ["chart-blood_pressure-spec", "chart-weight-spec"]
+    assert [c["key"] for c in before] == ["chart-blood_pressure-spec", "chart-heart_rate-spec",
+                                          "chart-weight-spec"]
 
     # Hover a reading: the tooltip gives its value, unit and category.
-    box = page.locator("canvas[data-chart='chart-blood_pressure-spec']").bounding_box()
+    canvas = page.locator("canvas[data-chart='chart-blood_pressure-spec']")
+    canvas.scroll_into_view_if_needed()  # the chart header may push it below the fold
+    box = canvas.bounding_box()
     point = page.evaluate("""() => { const ch = Chart.getChart(document.querySelector(
         "canvas[data-chart='chart-blood_pressure-spec']")); const el = ch.getDatasetMeta(0).data.at(-1);
         return {x: el.x, y: el.y}; }""")
@@ -119,12 +124,12 @@ def test_vitals_charts_look_the_same_after_the_wearables_tab(live_server, signed
     # And back: the vitals charts look exactly as they did, pixel for pixel.
     page.get_by_role("link", name="Vitals").click()
     page.wait_for_url(f"{base}/vitals/")
-    wait_for_charts(page, 2)
+    wait_for_charts(page, 3)
     page.mouse.move(0, 0)
     after = page.evaluate(LOOKS)
     assert [{k: v for k, v in c.items() if k != "pixels"} for c in after] == \
         [{k: v for k, v in c.items() if k != "pixels"} for c in before]
-    assert after[1]["pixels"] == before[1]["pixels"]  # weight: never hovered
+    assert after[2]["pixels"] == before[2]["pixels"]  # weight: never hovered
     assert errors == []
 
 

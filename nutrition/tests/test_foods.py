@@ -134,9 +134,9 @@ def test_the_food_pages_need_nutrition_write(login, nw):
     assert login(nw.dietitian).get(f"/nutrition/foods/{usda.pk}/").status_code == 404  # shared rows: not editable
 
 
-def test_the_typo_path_on_postgresql_is_trigram_word_similarity(db, monkeypatch):
-    """SQLite can't run pg_trgm; this pins the PostgreSQL query's shape (index-served
-    `%>` and word_similarity ranking) and that search takes it on PostgreSQL only."""
+def test_the_trigram_path_is_postgresqls_last_resort(db, monkeypatch):
+    """A typo the vocabulary can't correct goes to pg_trgm word similarity, on PostgreSQL only.
+    This pins the query's shape (index-served `%>`, word_similarity ranking) on any database."""
     from django.db import connection
 
     from nutrition.models import Food
@@ -146,27 +146,33 @@ def test_the_typo_path_on_postgresql_is_trigram_word_similarity(db, monkeypatch)
 
     def fake_similar(base, wanted):
         calls.append(wanted)
-        sql = str(base.filter(foods.WordSimilar(F("search_text"), Value("brocoli"))).query)
-        assert '"search_text" %> brocoli' in sql
+        sql = str(base.filter(foods.WordSimilar(F("search_text"), Value("zzbrocz"))).query)
+        assert '"search_text" %> zzbrocz' in sql
         broccoli = Food.objects.get(name="Broccoli, raw")
         return [broccoli], {broccoli.pk: 0.8}
 
     monkeypatch.setattr(foods, "_similar_candidates", fake_similar)
-    assert foods.food_search("brocoli", project=None)[0].name == "Broccoli, raw"
-    assert calls == []  # SQLite: the difflib vocabulary path
+    if connection.vendor != "postgresql":
+        assert foods.food_search("zzbrocz", project=None) == [] and calls == []
     monkeypatch.setattr(connection, "vendor", "postgresql")
-    assert [f.name for f in foods.food_search("brocoli", project=None)] == ["Broccoli, raw"]
-    assert calls == [["brocoli"]]
-    similar = foods.WordSimilarity(Value("brocoli"), F("search_text"))
+    assert [f.name for f in foods.food_search("zzbrocz", project=None)] == ["Broccoli, raw"]
+    assert calls == [["zzbrocz"]]
+    assert foods.food_search("brocoli", project=None)[0].name == "Broccoli, raw"  # corrected first
+    assert calls == [["zzbrocz"]]
+    similar = foods.WordSimilarity(Value("zzbrocz"), F("search_text"))
     assert "word_similarity(" in str(Food.objects.annotate(s=similar).query)
 
 
-def test_the_trigram_migration_is_a_no_op_on_sqlite(db):
+def test_the_trigram_index_exists_on_postgresql_only(db):
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'food_search_trgm'")
-        assert cursor.fetchall() == []
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = 'food_search_trgm'")
+            assert cursor.fetchall() == [("food_search_trgm",)]
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND name = 'food_search_trgm'")
+            assert cursor.fetchall() == []
     from django.db.migrations.recorder import MigrationRecorder
 
     assert MigrationRecorder.Migration.objects.filter(app="nutrition", name="0002_food_search_trigram").exists()
