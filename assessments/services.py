@@ -32,7 +32,11 @@ from django.utils import timezone
 
 from assessments import fhir, instruments, scoring
 from assessments.models import Answer, Assignment, Question, Questionnaire, Response, SafetyEvent, Schedule
+from clinical import alerting
+from clinical.alerting import recipients_for
+from clinical.default_rules import ensure_project_rule
 from clinical.ingest import Reading, store
+from clinical.models import Alert, ClinicalRule, Observation, Severity
 from mahalo import audit, config
 
 logger = logging.getLogger(__name__)
@@ -63,8 +67,6 @@ def _store_observations(patient, source: str, readings: list[dict]) -> None:
 
 
 def _observation_id(patient, metric: str, at):
-    from clinical.models import Observation
-
     return (Observation.objects.filter(patient=patient, metric=metric, effective_at=at)
             .values_list("pk", flat=True).first())
 
@@ -509,29 +511,17 @@ def _safety_minutes(patient) -> int:
 def ensure_safety_rule(patient):
     """clinical's rule behind the safety alert: project level, critical, assign_task. A program
     may not switch it off: it is always evaluated explicitly on a safety answer."""
-    from clinical.models import ClinicalRule, Severity
 
-    rule = ClinicalRule.objects.filter(project_id=patient.project_id, program__isnull=True,
-                                       code=SAFETY_RULE_CODE).first()
-    if rule is None:
-        try:
-            with transaction.atomic():
-                rule = ClinicalRule.objects.create(
-                    project_id=patient.project_id, code=SAFETY_RULE_CODE, metric=SAFETY_METRIC,
-                    name="Safety answer on a questionnaire (PHQ-9 item 9: thoughts of self-harm)",
-                    description="A questionnaire's safety item answered above 'not at all', whatever the total. "
-                                "Contact the patient now and record the outcome.",
-                    condition=ClinicalRule.Condition.GT, threshold=0, window_days=1, severity=Severity.CRITICAL,
-                    action=ClinicalRule.Action.ASSIGN_TASK, priority=1000)
-        except IntegrityError:
-            rule = ClinicalRule.objects.get(project_id=patient.project_id, program__isnull=True,
-                                            code=SAFETY_RULE_CODE)
-    return rule
+    return ensure_project_rule(
+        patient.project_id, SAFETY_RULE_CODE, metric=SAFETY_METRIC,
+        name="Safety answer on a questionnaire (PHQ-9 item 9: thoughts of self-harm)",
+        description="A questionnaire's safety item answered above 'not at all', whatever the total. "
+                    "Contact the patient now and record the outcome.",
+        condition=ClinicalRule.Condition.GT, threshold=0, window_days=1, severity=Severity.CRITICAL,
+        action=ClinicalRule.Action.ASSIGN_TASK, priority=1000)
 
 
 def _safety_pathway(response, patient, questions, checked, hits, source, now) -> list[SafetyEvent]:
-    from clinical import alerting
-
     rows = {q.link_id: (q, d) for q, _v, d, _s in checked.rows}
     _store_observations(patient, source, [{
         "metric": SAFETY_METRIC, "effective_at": now, "value": max(max(s for _i, s in hits), 1.0),
@@ -581,7 +571,6 @@ def _safety_task(response, patient, events, rows, hits, due) -> None:
 
 
 def _notify_safety(patient, response, alert, hits, rows, now) -> None:
-    from clinical.alerting import recipients_for
     from messaging.notify import notify
 
     answers = "; ".join(f"{rows[i.link_id][0].text[:80]}: {rows[i.link_id][1]}" for i, _s in hits)
@@ -603,8 +592,6 @@ def crisis_resources(patient) -> list[dict]:
 @transaction.atomic
 def safety_outcome_record(*, event: SafetyEvent, outcome: str, note: str, actor, request=None) -> SafetyEvent:
     """Close a safety event with a documented outcome; the alert is resolved with it."""
-    from clinical import alerting
-    from clinical.models import Alert
 
     errors = {}
     if outcome not in SafetyEvent.Outcome.values:

@@ -105,3 +105,17 @@ def ensure_default_rules(program) -> int:
             continue  # created meanwhile by a concurrent run: idempotent
         created += 1
     return created
+
+
+def ensure_project_rule(project_id, code: str, **fields) -> ClinicalRule:
+    """A tenant-wide rule by its code, created on first use with `fields` (two first uses at
+    once race on the unique code: the loser reads the winner's row). For rules other apps
+    evaluate themselves (a questionnaire's safety answer, a wellness worsening)."""
+    rule = ClinicalRule.objects.filter(project_id=project_id, program__isnull=True, code=code).first()
+    if rule is None:
+        try:
+            with transaction.atomic():
+                rule = ClinicalRule.objects.create(project_id=project_id, code=code, **fields)
+        except IntegrityError:
+            rule = ClinicalRule.objects.get(project_id=project_id, program__isnull=True, code=code)
+    return rule

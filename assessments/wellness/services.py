@@ -39,6 +39,10 @@ from assessments.wellness.models import (
     WellnessScore,
     WellnessSession,
 )
+from clinical import alerting
+from clinical.default_rules import ensure_project_rule
+from clinical.ingest import Reading, store
+from clinical.models import ClinicalRule, Severity
 from mahalo import audit, config, crypto
 
 logger = logging.getLogger(__name__)
@@ -448,28 +452,15 @@ def _act_on(session, score: WellnessScore, result, now) -> None:
 
 
 def ensure_rule(patient):
-    from clinical.models import ClinicalRule, Severity
-
-    rule = ClinicalRule.objects.filter(project_id=patient.project_id, program__isnull=True, code=RULE_CODE).first()
-    if rule is None:
-        try:
-            with transaction.atomic():
-                rule = ClinicalRule.objects.create(
-                    project_id=patient.project_id, code=RULE_CODE, metric=METRIC,
-                    name="Wellness check-in suggests a worsening",
-                    description="Decision support, not a diagnosis: the patient's check-in is worse than their own "
-                                "baseline. A PHQ-9 was assigned; review the drivers and contact the patient.",
-                    condition=ClinicalRule.Condition.GT, threshold=0, window_days=1, severity=Severity.INFO,
-                    action=ClinicalRule.Action.ALERT, priority=100)
-        except IntegrityError:
-            rule = ClinicalRule.objects.get(project_id=patient.project_id, program__isnull=True, code=RULE_CODE)
-    return rule
+    return ensure_project_rule(
+        patient.project_id, RULE_CODE, metric=METRIC, name="Wellness check-in suggests a worsening",
+        description="Decision support, not a diagnosis: the patient's check-in is worse than their own "
+                    "baseline. A PHQ-9 was assigned; review the drivers and contact the patient.",
+        condition=ClinicalRule.Condition.GT, threshold=0, window_days=1, severity=Severity.INFO,
+        action=ClinicalRule.Action.ALERT, priority=100)
 
 
 def _raise_alert(session, score: WellnessScore, reason: str, now):
-    from clinical import alerting
-    from clinical.ingest import Reading, store
-
     patient = session.patient
     store(patient, "patient", [Reading(metric=METRIC, effective_at=now, value=round(score.p_worse_fused * 100, 1),
                                        external_id=f"wellness:{session.pk}",
