@@ -16,6 +16,9 @@ class Metric:
     label: str
     unit: str
     loinc: str
+    # A value an app computes from other data (a day's sodium total, days over target, doses missed),
+    # not a measurement: alert summaries name it by its label instead of calling it "a reading".
+    derived: bool = False
 
 
 _LOCAL = "mahalo-"  # prefix of local codes where LOINC has none

@@ -542,6 +542,10 @@ def _summary(rule, cond, threshold, numbers, evidence, unit, tz) -> str:
     worst = max(evidence, key=lambda p: p.value) if cond in (C.GT, C.GTE) else min(evidence, key=lambda p: p.value)
     shown = fmt(worst.value) + (f"/{fmt(worst.value2)}" if worst.value2 is not None else "")
     when = timezone.localtime(worst.at, tz)
+    metric = METRICS.get(rule.metric)
+    if metric is not None and metric.derived:
+        # "Days over sodium target: 6 days, at or above the limit of 3 days (Dec 3)", not "1 reading…".
+        return f"{metric.label}: {shown} {unit}, {OP_WORDS[cond]} the limit of {limit} {unit} ({when:%b} {when.day})."
     n = len(evidence)
     return (f"{n} reading{'s' if n != 1 else ''} {OP_WORDS[cond]} {limit} {unit} in {days} "
             f"({'most extreme' if n > 1 else 'value'} {shown} {unit}, {when:%b} {when.day} {when:%H:%M}).")

@@ -152,7 +152,9 @@ def register_metric(code: str, label: str, unit: str, loinc: str = "", *, pint_u
     """A metric another app writes as observations (nutrition's day totals): added to the catalogue
     (clinical/metrics.py) and its canonical unit to the accepted units (`pint_unit`, pint's name for it).
     Lives here because this module owns ACCEPTED and already imports the catalogue. The model's `metric`
-    choices are not touched, so no migration; a code already known is left as it is."""
-    metric = METRICS.setdefault(code, Metric(code, label, unit, loinc or "mahalo-" + code.replace("_", "-")))
+    choices are not touched, so no migration; a code already known is left as it is. Such metrics are
+    `derived` (computed by the app, not measured), which is how alert summaries word them."""
+    metric = METRICS.setdefault(code, Metric(code, label, unit, loinc or "mahalo-" + code.replace("_", "-"),
+                                             derived=True))
     ACCEPTED.setdefault(code, {unit: pint_unit or unit})
     return metric

@@ -86,6 +86,9 @@ def test_sodium_over_target_on_3_of_7_days_raises_one_alert(nw):
     alerting.evaluate_patient(patient)
     alert = Alert.objects.get(patient=patient, code="nutrition_sodium_over_target")
     assert alert.evidence["readings"][0]["value"] == 3
+    # A computed tally is named by what it counts, not called "a reading" of "3 days in 1 day".
+    assert alert.body.startswith("Days over sodium target: 3 days, at or above the limit of 3 days (")
+    assert "reading" not in alert.body
     alerting.evaluate_patient(patient)
     assert Alert.objects.filter(patient=patient, code="nutrition_sodium_over_target").count() == 1
 
@@ -101,6 +104,7 @@ def test_fluid_over_restriction_today_raises_an_alert(nw):
     alerting.evaluate_patient(patient)  # the ingest signal queues this on commit; tests run it directly
     alert = Alert.objects.get(patient=patient, code="nutrition_fluid_over_limit")
     assert "113" in alert.body
+    assert alert.body.startswith("Fluid, % of restriction (day): 113")
 
 
 def test_no_meals_for_3_days_raises_an_alert_only_for_patients_who_logged_before(nw):
