@@ -118,3 +118,24 @@ def test_other_program_and_tenant_get_404(client, login, world, crisis_alert):
         assert client.get(reverse("alert_detail", args=[crisis_alert.pk])).status_code == 404
     client.logout()
     assert client.get(reverse("alert_detail", args=[crisis_alert.pk])).status_code == 302
+
+
+def test_snooze_presets_on_the_queue_row(client, login, world, crisis_alert):
+    """Snoozing from the queue takes one click on a preset (with the reason), like the alert page."""
+    login(world.clinician)
+    html = client.get(reverse("alert_queue")).content.decode()
+    url = reverse("alert_action", args=[crisis_alert.pk, "snooze"])
+    row = html[html.index(f'id="alert-{crisis_alert.pk}"'):]
+    row = row[:row.index("</tr>")]
+    assert f'hx-post="{url}"' in row and 'name="preset" value="tomorrow"' in row
+    headers = {"HTTP_HX_REQUEST": "true"}
+    refused = client.post(url, {"from": "row", "preset": "4h", "reason": ""}, **headers)
+    assert refused.status_code == 400 and "Say why the alert is snoozed." in refused.content.decode()
+    crisis_alert.refresh_from_db()
+    assert crisis_alert.snoozed_until is None
+    done = client.post(url, {"from": "row", "preset": "4h", "reason": "Patient re-measuring"}, **headers)
+    assert done.status_code == 200
+    body = done.content.decode()
+    assert "Alert snoozed." in body and "Snoozed to" in body and 'name="preset"' not in body
+    crisis_alert.refresh_from_db()
+    assert crisis_alert.snoozed_until > timezone.now() + timedelta(hours=3, minutes=59)

@@ -57,7 +57,7 @@ def alert_queue(request: HttpRequest) -> HttpResponse:
         "page": page, "alerts": page.object_list, "filters": filters, "errors": errors, "focus": focus,
         "programs": access.program_list(request.user), "severities": Severity.choices,
         "statuses": STATUS_FILTERS, "query": query.urlencode(), "now": timezone.now(),
-        "can_update": access.can(request.user, "clinical", "update"),
+        "can_update": access.can(request.user, "clinical", "update"), "snooze_presets": SNOOZE_PRESETS,
         "open_count": alerting.open_alert_count(request.user),
     }
     template = "clinical/alert_queue.html#results" if request.htmx else "clinical/alert_queue.html"
@@ -276,7 +276,7 @@ def alert_action(request: HttpRequest, alert_id, action: str) -> HttpResponse:
 def _row_context(request, alert: Alert, **extra) -> dict:
     alert = access.scoped(request.user, Alert.objects.select_related(*RELATED), "clinical").get(pk=alert.pk)
     return {"alert": alert, "can_update": access.can(request.user, "clinical", "update"), "now": timezone.now(),
-            **extra}
+            "snooze_presets": SNOOZE_PRESETS, **extra}
 
 
 def _next(request, default: str) -> str:
