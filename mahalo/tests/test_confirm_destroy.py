@@ -86,3 +86,21 @@ def test_withdraw_a_care_team_request_asks_and_names_the_clinician(login, world)
     _asks(client.post(f"/portal/care-team/{link.pk}/withdraw/"), "Withdraw your request?",
           world.clinician.get_full_name())
     assert CareTeamLink.objects.get(pk=link.pk).status == "requested"
+
+
+def test_patient_withdrawing_a_visit_request_asks_first(login, world):
+    from scheduling.models import VisitRequest
+
+    client = login(world.patient_user)
+    assert client.post("/portal/visits/request/", {"request_type": "SCHEDULED", "mode": "VIRTUAL",
+                                                   "reason": "Palpitations"}).status_code == 302
+    req = VisitRequest.objects.get(patient=world.me)
+    page = client.get("/portal/visits/").content.decode()
+    assert "Yes, withdraw the request of" in page  # offered in place, naming it
+    url = f"/portal/requests/{req.pk}/cancel/"
+    _asks(client.post(url), "Withdraw this request?", "Yes, withdraw it")
+    req.refresh_from_db()
+    assert req.status != "CANCELLED"
+    assert client.post(url, {"confirm": "yes"}).status_code == 302
+    req.refresh_from_db()
+    assert req.status == "CANCELLED"

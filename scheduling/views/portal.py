@@ -16,11 +16,12 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from mahalo import access, audit
+from mahalo import access, audit, confirm
 from mahalo.forms import add_errors
 from patients.shell import portal_page
 from scheduling import calendars, services, slots, telehealth
@@ -205,6 +206,12 @@ def request_act(request: HttpRequest, patient, request_id, action: str) -> HttpR
             services.request_decline(req=req, actor=request.user, request=request)
             messages.success(request, "Thanks: your care team will propose another time.")
         elif action == "cancel":
+            if not confirm.confirmed(request):  # withdrawing is not undone by a click: ask first
+                return confirm.ask(request, title="Withdraw this request?",
+                                   thing=f"{req.get_request_type_display()} requested {req.created_at:%b %-d}",
+                                   consequence="Your care team stops looking for a time. You can send a new "
+                                               "request later.", button="Yes, withdraw it",
+                                   cancel_url=reverse("portal_visits"))
             services.request_cancel(req=req, actor=request.user, reason="Withdrawn by the patient", request=request)
             messages.success(request, "Request withdrawn.")
         else:
