@@ -7,7 +7,7 @@ Observations are written by the vitals forms, the API and wearables ingest
 
 from django.contrib import admin
 
-from clinical.models import Observation
+from clinical.models import Observation, RpmConsent
 from mahalo.admin import ReadOnlyGatedAdmin
 
 
@@ -157,3 +157,21 @@ class AlertAdmin(ReadOnlyGatedAdmin):
     @admin.display(description="Triage")
     def triage(self, obj):
         return format_html('<a href="{}">Open in the queue</a>', reverse("alert_detail", args=[obj.pk]))
+
+
+@admin.register(RpmConsent)
+class RpmConsentAdmin(ReadOnlyGatedAdmin):
+    """Look only: consent is recorded and withdrawn on the chart's RPM tab (clinical/rpm.py), where
+    the billing rule that depends on it is applied and every change is audited."""
+
+    gate_resource = "clinical"
+    list_display = ["patient", "obtained_on", "method", "given_by", "obtained_by", "withdrawn_on", "rpm_tab"]
+    list_filter = ["method", ("withdrawn_on", admin.EmptyFieldListFilter)]
+    search_fields = ["patient__last_name", "patient__first_name", "patient__mrn", "given_by"]
+    list_select_related = ["patient", "obtained_by", "withdrawn_by"]
+    date_hierarchy = "obtained_on"
+    show_full_result_count = False
+
+    @admin.display(description="RPM tab")
+    def rpm_tab(self, obj):
+        return format_html('<a href="{}">Open the RPM tab</a>', reverse("patient_rpm", args=[obj.patient_id]))
