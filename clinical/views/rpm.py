@@ -153,35 +153,37 @@ def timer_discard(request: HttpRequest, patient_id) -> HttpResponse:
     return _answer(request, patient, "Timer discarded; nothing was logged." if done else "No timer was running.")
 
 
+def _submit(request, patient, form, form_key: str, write, done) -> HttpResponse:
+    """The tab's form posts: validate, call the one service, answer with the tab showing `done(data, result)`
+    (or the form's errors, field and service alike, next to the form)."""
+    if form.is_valid():
+        try:
+            result = write(form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return _answer(request, patient, done(form.cleaned_data, result))
+    return _answer(request, patient, **{form_key: form})
+
+
 @require_POST
 @permission_required("clinical", "write")
 def time_manual(request: HttpRequest, patient_id) -> HttpResponse:
     patient = _writer(request, patient_id)
-    form = ManualTimeForm(request.POST, prefix="manual")
-    if form.is_valid():
-        try:
-            entry = rpm.time_log_manual(patient=patient, staff_user=request.user, request=request,
-                                        **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            return _answer(request, patient, f"{entry.seconds // 60} min logged for {form.cleaned_data['day']:%b %-d}.")
-    return _answer(request, patient, manual_form=form)
+    return _submit(
+        request, patient, ManualTimeForm(request.POST, prefix="manual"), "manual_form",
+        lambda data: rpm.time_log_manual(patient=patient, staff_user=request.user, request=request, **data),
+        lambda data, entry: f"{entry.seconds // 60} min logged for {data['day']:%b %-d}.")
 
 
 @require_POST
 @permission_required("clinical", "write")
 def episode_start(request: HttpRequest, patient_id) -> HttpResponse:
     patient = _writer(request, patient_id)
-    form = EpisodeStartForm(request.POST)
-    if form.is_valid():
-        try:
-            rpm.episode_start(patient=patient, actor=request.user, request=request, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            return _answer(request, patient, "RPM episode started.")
-    return _answer(request, patient, start_form=form)
+    return _submit(
+        request, patient, EpisodeStartForm(request.POST), "start_form",
+        lambda data: rpm.episode_start(patient=patient, actor=request.user, request=request, **data),
+        lambda data, _: "RPM episode started.")
 
 
 @require_POST
@@ -189,16 +191,11 @@ def episode_start(request: HttpRequest, patient_id) -> HttpResponse:
 def episode_setup(request: HttpRequest, patient_id, episode_id) -> HttpResponse:
     patient = _writer(request, patient_id)
     episode = rpm.episode_for(request, patient, episode_id)
-    form = EpisodeSetupForm(request.POST)
-    if form.is_valid():
-        try:
-            rpm.episode_setup_completed(episode=episode, on=form.cleaned_data["setup_completed_on"],
-                                        actor=request.user, request=request)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            return _answer(request, patient, "Device setup and education recorded (99453).")
-    return _answer(request, patient, setup_form=form)
+    return _submit(
+        request, patient, EpisodeSetupForm(request.POST), "setup_form",
+        lambda data: rpm.episode_setup_completed(episode=episode, on=data["setup_completed_on"],
+                                                 actor=request.user, request=request),
+        lambda data, _: "Device setup and education recorded (99453).")
 
 
 @require_POST
@@ -206,30 +203,20 @@ def episode_setup(request: HttpRequest, patient_id, episode_id) -> HttpResponse:
 def episode_end(request: HttpRequest, patient_id, episode_id) -> HttpResponse:
     patient = _writer(request, patient_id)
     episode = rpm.episode_for(request, patient, episode_id)
-    form = EpisodeEndForm(request.POST)
-    if form.is_valid():
-        try:
-            rpm.episode_end(episode=episode, on=form.cleaned_data["ended_on"], actor=request.user, request=request)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            return _answer(request, patient, "RPM episode ended.")
-    return _answer(request, patient, end_form=form)
+    return _submit(
+        request, patient, EpisodeEndForm(request.POST), "end_form",
+        lambda data: rpm.episode_end(episode=episode, on=data["ended_on"], actor=request.user, request=request),
+        lambda data, _: "RPM episode ended.")
 
 
 @require_POST
 @permission_required("clinical", "write")
 def consent_record(request: HttpRequest, patient_id) -> HttpResponse:
     patient = _writer(request, patient_id)
-    form = ConsentForm(request.POST, prefix="consent")
-    if form.is_valid():
-        try:
-            rpm.consent_record(patient=patient, actor=request.user, request=request, **form.cleaned_data)
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            return _answer(request, patient, "RPM consent recorded.")
-    return _answer(request, patient, consent_form=form)
+    return _submit(
+        request, patient, ConsentForm(request.POST, prefix="consent"), "consent_form",
+        lambda data: rpm.consent_record(patient=patient, actor=request.user, request=request, **data),
+        lambda data, _: "RPM consent recorded.")
 
 
 @require_POST
@@ -237,17 +224,12 @@ def consent_record(request: HttpRequest, patient_id) -> HttpResponse:
 def consent_withdraw(request: HttpRequest, patient_id, consent_id) -> HttpResponse:
     patient = _writer(request, patient_id)
     consent = rpm.consent_for(request, patient, consent_id)
-    form = ConsentWithdrawForm(request.POST, prefix="withdraw")
-    if form.is_valid():
-        try:
-            rpm.consent_withdraw(consent=consent, actor=request.user, request=request,
-                                 on=form.cleaned_data["withdrawn_on"], note=form.cleaned_data["note"])
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        else:
-            return _answer(request, patient, "RPM consent withdrawn: this patient is left out of billing from "
-                                             f"{form.cleaned_data['withdrawn_on']:%b %-d}.")
-    return _answer(request, patient, withdraw_form=form)
+    return _submit(
+        request, patient, ConsentWithdrawForm(request.POST, prefix="withdraw"), "withdraw_form",
+        lambda data: rpm.consent_withdraw(consent=consent, actor=request.user, request=request,
+                                          on=data["withdrawn_on"], note=data["note"]),
+        lambda data, _: "RPM consent withdrawn: this patient is left out of billing from "
+                        f"{data['withdrawn_on']:%b %-d}.")
 
 
 # --- The monthly report ----------------------------------------------------------------
