@@ -31,7 +31,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
-from mahalo.models import ACTIONS, RESOURCES, ProgramAssignment, Project, Role, RolePermission, StaffMember
+from mahalo import audit
+from mahalo.actors import actor_role, patient_of, project_of, staff_of  # noqa: F401 (the gate's API)
+from mahalo.models import ACTIONS, RESOURCES, ProgramAssignment, Project, Role, RolePermission
 
 if TYPE_CHECKING:
     from patients.models import Patient, Program
@@ -51,52 +53,9 @@ def _check(resource: str, action: str) -> None:
         raise ValueError(f"Unknown permission {resource}:{action}")
 
 
-def staff_of(user) -> StaffMember | None:
-    """The user's active StaffMember row (with role and project), cached on the user."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    if not hasattr(user, "_gate_staff"):
-        user._gate_staff = (
-            StaffMember.objects.select_related("role", "project")
-            .filter(user=user, is_active=True, project__is_active=True)
-            .first()
-        )
-    return user._gate_staff
-
-
-def patient_of(user) -> Patient | None:
-    """The patient record a portal user logs in as, or None."""
-    if not getattr(user, "is_authenticated", False):
-        return None
-    if not hasattr(user, "_gate_patient"):
-        from patients.models import Patient
-
-        user._gate_patient = Patient.objects.select_related("program", "project").filter(user=user).first()
-    return user._gate_patient
-
-
 def is_staff_user(user) -> bool:
     """Works in the clinician-facing side (staff pages, MFA rule, idle timeout)."""
     return bool(getattr(user, "is_authenticated", False) and (user.is_superuser or staff_of(user)))
-
-
-def project_of(user) -> Project | None:
-    staff = staff_of(user)
-    if staff:
-        return staff.project
-    patient = patient_of(user)
-    return patient.project if patient else None
-
-
-def actor_role(user) -> str:
-    if not getattr(user, "is_authenticated", False):
-        return "anonymous"
-    if user.is_superuser:
-        return "superuser"
-    staff = staff_of(user)
-    if staff:
-        return f"staff:{staff.role.name}"[:60]
-    return "patient" if patient_of(user) else "user"
 
 
 def permissions_of(user) -> frozenset[tuple[str, str]]:
@@ -229,7 +188,6 @@ def _in_scope(user) -> set:
 
 def patient_for_request(request, patient_id, action: str = "read", resource: str = "patients") -> Patient:
     """`get_patient_for` for views and the API: audits the read, or the denial."""
-    from mahalo import audit
     from patients.models import Patient
 
     try:
@@ -290,7 +248,6 @@ def load(request, queryset: QuerySet, pk, *, resource: str, action: str = "read"
     the row to its Patient (`"patient"`, `"thread__patient"`, ...), or `"project"` for tenant-owned rows.
     A read is audited with the row's patient and id; a denial of a row that exists is audited too (only we
     learn it exists). The one sanctioned way to load a protected object by an id from a URL or form."""
-    from mahalo import audit
 
     _check(resource, action)
     base = queryset.all() if hasattr(queryset, "all") else queryset

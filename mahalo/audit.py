@@ -11,6 +11,7 @@ from __future__ import annotations
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from mahalo.actors import actor_role, project_of
 from mahalo.models import AuditEvent
 
 
@@ -21,18 +22,16 @@ def client_ip(request) -> str | None:
 
 def record(*, action: str, request=None, actor=None, resource: str = "", patient=None, object_id="",
            project=None, metadata: dict | None = None) -> AuditEvent:
-    from mahalo import access
-
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     if project is None:
-        project = patient.project if patient is not None else (access.project_of(actor) if actor else None)
+        project = patient.project if patient is not None else (project_of(actor) if actor else None)
     return AuditEvent.objects.create(
         actor=actor,
         actor_email=actor.email if actor else "",
-        actor_role=access.actor_role(actor) if actor else "anonymous",
+        actor_role=actor_role(actor) if actor else "anonymous",
         project=project,
         patient=patient,
         action=action,
@@ -48,14 +47,12 @@ def record_many(*, action: str, patients, request=None, actor=None, resource: st
                 metadata: dict | None = None) -> list[AuditEvent]:
     """`record()` for one event per patient, written in batches (a bulk import of 10,000 records
     audits each record without 10,000 INSERTs). Same fields as `record`."""
-    from mahalo import access
-
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     if actor is not None and not getattr(actor, "is_authenticated", False):
         actor = None
     common = {"actor": actor, "actor_email": actor.email if actor else "",
-              "actor_role": access.actor_role(actor) if actor else "anonymous", "action": action,
+              "actor_role": actor_role(actor) if actor else "anonymous", "action": action,
               "resource": resource, "ip": client_ip(request),
               "path": request.get_full_path()[:300] if request is not None else ""}
     events = [AuditEvent(**common, project=project or patient.project, patient=patient, object_id=str(patient.pk),
