@@ -13,6 +13,7 @@ class PatientsConfig(AppConfig):
         from patients import (
             invitations,  # noqa: F401
             shell,
+            tasks,  # noqa: F401 - registers them (importing queues by name)
         )
 
         frame.register_nav(frame.NavItem("Patients", "patient_list", "/patients/", order=10,

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import tablib
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.files.base import ContentFile
@@ -650,10 +651,9 @@ def requeue_stalled(now=None) -> list:
 
 
 def _queue(import_id, actor_id) -> None:
-    from patients.tasks import import_patients
-
+    # By name: patients.tasks imports this module (the task calls import_run).
     try:
-        import_patients.delay(str(import_id), actor_id=str(actor_id))
+        current_app.tasks["patients.import_patients"].delay(str(import_id), actor_id=str(actor_id))
     except Exception:  # noqa: BLE001 - a broker outage must not leave the job "importing" forever
         logger.exception("Couldn't queue patient import %s", import_id)
         _fail(import_id, "The import couldn't be started (the job queue is unavailable). Nothing was saved; "

@@ -2,15 +2,15 @@
 
 from celery import shared_task
 
+from mahalo.models import User
+from patients.importing import import_run, requeue_stalled
+
 
 @shared_task(name="patients.import_patients", acks_late=True)
 def import_patients(import_id: str, actor_id: str | None = None) -> int | None:
     """Import a checked patient import job (patients.importing.import_run). Idempotent: a job
     that is done, failed or being finished by another run is left alone. Returns the number
     of patients the job imported."""
-    from mahalo.models import User
-    from patients.importing import import_run
-
     actor = User.objects.filter(pk=actor_id).first() if actor_id else None
     job = import_run(import_id, actor=actor)
     return job.imported_rows if job is not None else None
@@ -19,6 +19,4 @@ def import_patients(import_id: str, actor_id: str | None = None) -> int | None:
 @shared_task(name="patients.requeue_stalled_imports")
 def requeue_stalled_imports() -> int:
     """Beat: re-queue imports whose worker died (see patients.importing.requeue_stalled)."""
-    from patients.importing import requeue_stalled
-
     return len(requeue_stalled())
