@@ -24,6 +24,7 @@ from care.services import medications as services
 from care.services.tasks import RESOURCE as R
 from clinical.api import AwareDateTime
 from mahalo import access, audit
+from mahalo.api import RecordOpen
 from mahalo.credentials import StampedJWTAuthentication
 
 
@@ -59,7 +60,7 @@ def _me(request):
                responses=DoseSerializer(many=True), summary="My doses on a day")
 @api_view(["GET"])
 @authentication_classes([StampedJWTAuthentication, SessionAuthentication])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAuthenticated, RecordOpen])
 def my_doses(request):
     me = _me(request)
     raw = request.query_params.get("date") or ""
@@ -77,7 +78,7 @@ def my_doses(request):
     "status": serializers.ListField(child=serializers.CharField())})}, summary="Mark one of my doses taken or skipped")
 @api_view(["POST"])
 @authentication_classes([StampedJWTAuthentication, SessionAuthentication])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAuthenticated, RecordOpen])
 def my_dose(request, pk):
     me = _me(request)
     dose = access.load(request, MedicationDose.objects.filter(patient=me), pk, resource=R, action="write",

@@ -32,7 +32,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import Http404
 
 from mahalo import audit
-from mahalo.actors import actor_role, patient_of, project_of, staff_of  # noqa: F401 (the gate's API)
+from mahalo.actors import actor_role, patient_of, project_of, record_closed, staff_of  # noqa: F401 (the gate's API)
 from mahalo.models import ACTIONS, RESOURCES, ProgramAssignment, Project, Role, RolePermission
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ PATIENT_SELF_PERMISSIONS = frozenset(
     {("patients", "read"), ("patients", "update"), ("reports", "read")}
     | {(r, a) for r in ("clinical", "scheduling", "messaging", "nutrition", "wearables") for a in ("read", "write")}
 )
+PATIENT_SELF_READ = frozenset((r, a) for r, a in PATIENT_SELF_PERMISSIONS if a == "read")
 GRANT_CODENAME = "view_patient"
 
 
@@ -68,7 +69,8 @@ def permissions_of(user) -> frozenset[tuple[str, str]]:
         elif staff := staff_of(user):
             perms = frozenset(RolePermission.objects.filter(role=staff.role).values_list("resource", "action"))
         elif patient_of(user):
-            perms = PATIENT_SELF_PERMISSIONS
+            # An archived record is read-only to its patient (actors.record_closed).
+            perms = PATIENT_SELF_READ if record_closed(user) else PATIENT_SELF_PERMISSIONS
         else:
             perms = frozenset()
         user._gate_perms = perms

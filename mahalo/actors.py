@@ -52,3 +52,16 @@ def actor_role(user) -> str:
     if staff:
         return f"staff:{staff.role.name}"[:60]
     return "patient" if patient_of(user) else "user"
+
+
+# A patient whose record is archived keeps reading it (portal and app) but changes nothing
+# (issue 12 item 10): the gate grants them read only, the session middleware and the API's
+# permission refuse every write with this message.
+CLOSED_RECORD_MESSAGE = ("Your record at this clinic is archived: you can still read it, but not change it. "
+                         "Contact your clinic if this is a mistake.")
+
+
+def record_closed(user) -> bool:
+    """True for a portal login whose patient record is archived."""
+    patient = patient_of(user)
+    return patient is not None and patient.status == "archived"

@@ -28,6 +28,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from mahalo import access, audit
+from mahalo.api_permissions import RecordOpen
 from mahalo.credentials import StampedJWTAuthentication
 
 ACTION_FOR_METHOD = {
@@ -70,7 +71,7 @@ class GatePermission(permissions.BasePermission):
 
 class GatedViewSet(viewsets.GenericViewSet):
     authentication_classes = [StampedJWTAuthentication, SessionAuthentication]
-    permission_classes = [GatePermission]
+    permission_classes = [RecordOpen, GatePermission]  # RecordOpen first: its refusal says why
     model: type | None = None
     resource: str = ""
     related: tuple[str, ...] = ()

@@ -1,4 +1,4 @@
-"""Session rules for staff: idle timeout and mandatory MFA enrolment."""
+"""Session rules: staff idle timeout and mandatory MFA enrolment, user time zone, NUL bytes, closed records."""
 
 import time
 import zoneinfo
@@ -8,10 +8,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.http import HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
-from mahalo import access
+from mahalo import access, actors
 
 # Paths a staff member without MFA may still open: enrolment itself, logout,
 # static files and the health probe.
@@ -135,3 +135,24 @@ def _bad_request(request):
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": message}, status=400)
     return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
+
+
+class ClosedRecordReadOnlyMiddleware:
+    """A patient whose record is archived signs in and reads, but every write through the portal is
+    refused here, in one place (issue 12 item 10), with a page that says why. Signing out and
+    changing one's password stay open. Token-authenticated API calls are refused by the API's
+    permission classes (`mahalo.api`), which see the token's user; this middleware sees the session's."""
+
+    OPEN_PREFIXES = ("/accounts/", "/api/v1/auth/")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (request.method not in ("GET", "HEAD", "OPTIONS")
+                and not request.path.startswith(self.OPEN_PREFIXES)
+                and actors.record_closed(request.user)):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": actors.CLOSED_RECORD_MESSAGE}, status=403)
+            return render(request, "403.html", {"exception": actors.CLOSED_RECORD_MESSAGE}, status=403)
+        return self.get_response(request)

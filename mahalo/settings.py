@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "mahalo.middleware.StaffIdleTimeoutMiddleware",
     "mahalo.middleware.StaffMFARequiredMiddleware",
     "mahalo.middleware.UserTimezoneMiddleware",
+    "mahalo.middleware.ClosedRecordReadOnlyMiddleware",
     # Opening what a notification links to marks it seen (issue 21 item 7).
     "messaging.middleware.NotificationSeenMiddleware",
     # Axes last, as its docs require, so it sees the final response.
@@ -370,7 +371,8 @@ REST_FRAMEWORK = {
         "mahalo.credentials.StampedJWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # RecordOpen: an archived patient reads but writes nothing (issue 12 item 10).
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated", "mahalo.api_permissions.RecordOpen"],
     # JSON bounded in size and nesting before it is parsed (mahalo/safejson.py); forms and uploads as usual.
     "DEFAULT_PARSER_CLASSES": [
         "mahalo.safejson.BoundedJSONParser",

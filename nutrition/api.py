@@ -43,7 +43,7 @@ from rest_framework.response import Response
 
 from clinical.api import AwareDateTime, StrictNumber
 from mahalo import access, audit
-from mahalo.api import GatedViewSet
+from mahalo.api import GatedViewSet, RecordOpen
 from mahalo.credentials import StampedJWTAuthentication
 from nutrition import foods, services
 from nutrition.models import NUTRIENT_FIELDS, TARGET_FIELDS, FluidIntake, Food, Meal, MealType
@@ -101,7 +101,7 @@ def _foods_project(request):
                responses=FoodSerializer(many=True), summary="Search foods (per-100 g nutrients, portions)")
 @api_view(["GET"])
 @authentication_classes([StampedJWTAuthentication, SessionAuthentication])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAuthenticated, RecordOpen])
 def food_list(request):
     project = _foods_project(request)
     q, barcode = request.query_params.get("q", "").strip(), request.query_params.get("barcode", "").strip()
@@ -124,7 +124,7 @@ def food_list(request):
 @extend_schema(responses=FoodSerializer, summary="One food")
 @api_view(["GET"])
 @authentication_classes([StampedJWTAuthentication, SessionAuthentication])
-@permission_classes([IsAuthenticated])
+@permission_classes([IsAuthenticated, RecordOpen])
 def food_detail(request, pk):
     project = _foods_project(request)
     food = foods.visible_foods(project).select_related("category").prefetch_related("portions").filter(pk=pk).first()
