@@ -184,8 +184,10 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Mahalo Health] "
-# Axes does the lockout; allauth's own rate limit would answer first otherwise.
-ACCOUNT_RATE_LIMITS = {"login_failed": False}
+# Axes locks a login for the failing address (below). On top, allauth throttles failed sign-ins per
+# address whatever the login (issue 12 item 12: one address trying many logins, password spraying),
+# with a limit well above axes' per-login one so axes still answers a single mistyped password first.
+ACCOUNT_RATE_LIMITS = {"login_failed": env.str("WEB_LOGIN_FAILED_RATE", default="30/10m/ip")}
 
 MFA_ADAPTER = "mahalo.adapters.MFAAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
@@ -202,7 +204,8 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)  # hours
 # Lock the account for the failing address only (issue 12): an attacker who guesses a login from
 # their address locks it there, not for its owner elsewhere (no denial of service by username), and a
 # clinic behind one NAT address is not locked out together because one person mistyped (W006 silenced).
-# Per-address throttling on top: the "auth" throttle (API_AUTH_RATE per IP) on the token endpoint.
+# Per-address throttling on top: the "auth" throttle (API_AUTH_RATE per IP) on the token endpoint, and
+# ACCOUNT_RATE_LIMITS["login_failed"] on the web sign-in.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_USERNAME_CALLABLE = "mahalo.audit.axes_username"

@@ -68,3 +68,17 @@ def test_token_endpoint_is_throttled_per_address(db, settings):
     finally:
         AuthRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
     assert codes[:3] == [401, 401, 401] and codes[3] == 429
+
+
+def test_one_address_trying_many_logins_is_throttled(client, world, settings):
+    """Issue 12 item 12: password spraying (one address, many logins) is throttled per address,
+    while the same login from another address still works."""
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "6/10m/ip"}
+    for n in range(6):
+        attempt(client, f"nobody{n}@example.org", "nope-nope")
+    blocked = attempt(client, world.patient_user.email, world.password)
+    assert "_auth_user_id" not in client.session
+    assert b"Too many failed login attempts" in blocked.content
+    other = client.post("/accounts/login/", {"login": world.patient_user.email, "password": world.password},
+                        REMOTE_ADDR="10.1.2.3")
+    assert other.status_code == 302 and "_auth_user_id" in client.session
