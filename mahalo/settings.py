@@ -258,6 +258,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mahalo Health <no-reply@mahalo.health>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Issue 20 fault 5 (a hung SMTP server): every outbound call has a timeout, seconds per socket operation.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US")
 PHONENUMBER_DB_FORMAT = "E164"
