@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from mahalo import idempotency
 from messaging import delivery
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ def deliver_notification(notification_id: str) -> str | None:
 
 @shared_task(name="messaging.sweep_outbox")
 def sweep_outbox() -> int:
-    """Beat (every minute): re-queue pending notifications that are due."""
+    """Beat (every minute): re-queue pending notifications that are due; drop idempotency
+    keys past their 24 hours (mahalo.idempotency)."""
+    idempotency.purge()
     return len(sweep())
 
 
