@@ -299,3 +299,24 @@ class FeatureFlag(models.Model):
 
     def __str__(self):
         return f"{self.name}: {'on' if self.enabled else 'off'}"
+
+
+class IdempotencyKey(models.Model):
+    """A create request a client may retry (issue 20 fault 6): the first answer, replayed for
+    the same user and `Idempotency-Key` header instead of creating again (mahalo/idempotency.py)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey("mahalo.User", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    # What the key was used for (the service) and where (the path): a key reused elsewhere is refused.
+    scope = models.CharField(max_length=100)
+    path = models.CharField(max_length=300)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="uniq_idempotency_key_per_user")]
+
+    def __str__(self):
+        return f"{self.scope} {self.key}"

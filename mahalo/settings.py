@@ -116,7 +116,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache and broker -----------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Issue 20 fault 1 (Redis down or hung): the cache is never a dependency. Reads fall back to
+    # the database, writes are best effort, every socket has a short timeout (mahalo/cache.py).
+    CACHES = {"default": {
+        "BACKEND": "mahalo.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.25),
+                    "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT", default=0.25)},
+    }}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -127,9 +133,15 @@ CELERY_TASK_ALWAYS_EAGER = (
     env.bool("CELERY_TASK_ALWAYS_EAGER") if env.str("CELERY_TASK_ALWAYS_EAGER", default="") else not CELERY_BROKER_URL
 )
 CELERY_TASK_EAGER_PROPAGATES = True
-# Results are rarely needed (tasks write rows); kept in Redis when there is one.
-CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL or None
+# Issue 20 fault 4 (broker down): publishing fails fast and never turns a committed write into
+# an error. No result backend (tasks write rows; nothing reads a task's result, and a Redis result
+# backend retried 20 x 1 s per publish), no publish retries, bounded connect and socket timeouts;
+# mahalo.celery.SafeTask logs a failed publish and the row waits for its sweeper.
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or None
+CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_EXPIRES = 3600
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 2, "max_retries": 0}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
@@ -250,6 +262,8 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mahalo Health <no-reply@mahalo.health>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Issue 20 fault 5 (a hung SMTP server): every outbound call has a timeout, seconds per socket operation.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US")
 PHONENUMBER_DB_FORMAT = "E164"

@@ -23,17 +23,23 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from mahalo import access
+from mahalo import access, idempotency
 from mahalo.api import GatedViewSet
 from mahalo.models import StaffMember
 from mahalo.safejson import BoundedJSONParser
 from messaging import threads
 from messaging.models import Message, Thread
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    idempotency.HEADER, str, OpenApiParameter.HEADER, required=False,
+    description="Any unique string per intended create (at most 200 characters). A retry with the same key "
+                "answers the first result (header Idempotent-Replayed: true) instead of creating again.")
 
 
 class MessageBody(serializers.Serializer):
@@ -104,7 +110,12 @@ class ThreadViewSet(GatedViewSet):
     def retrieve(self, request, *args, **kwargs):
         return Response(ThreadSerializer(self.get_object()).data)
 
+    @extend_schema(parameters=[IDEMPOTENCY_KEY])
     def create(self, request, *args, **kwargs):
+        # A retried start (same Idempotency-Key) answers the first thread instead of a second one.
+        return idempotency.once(request, "messaging.conversation_start", lambda: self._create(request))
+
+    def _create(self, request):
         data = ThreadCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         patient = self._url_patient()
@@ -122,15 +133,13 @@ class ThreadViewSet(GatedViewSet):
             return Response({"detail": "Your role does not allow this."}, status=status.HTTP_403_FORBIDDEN)
         return Response(ThreadSerializer(thread).data, status=status.HTTP_201_CREATED)
 
+    @extend_schema(methods=["POST"], parameters=[IDEMPOTENCY_KEY])
     @action(detail=True, methods=["get", "post"])
     def messages(self, request, *args, **kwargs):
         thread = self.get_object()
         if request.method == "POST":
-            incoming = MessageBody(data=request.data if isinstance(request.data, dict) else {"body": None})
-            incoming.is_valid(raise_exception=True)
-            message = threads.message_send(thread=thread, sender=request.user, body=incoming.validated_data["body"],
-                                           files=request.FILES.getlist("files"), request=request)
-            return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+            # A retried send (same Idempotency-Key) answers the first message instead of a second one.
+            return idempotency.once(request, "messaging.message_send", lambda: self._send(request, thread))
         qs = (Message.objects.filter(thread=thread)  # gate: thread from the gated get_object()
               .select_related("sender").prefetch_related("attachments"))
         after = request.query_params.get("after")
@@ -142,6 +151,13 @@ class ThreadViewSet(GatedViewSet):
         threads.mark_delivered(thread=thread, user=request.user)
         rows = list(qs.order_by("created_at", "pk")[:500])
         return Response(MessageSerializer(rows, many=True).data)
+
+    def _send(self, request, thread) -> Response:
+        incoming = MessageBody(data=request.data if isinstance(request.data, dict) else {"body": None})
+        incoming.is_valid(raise_exception=True)
+        message = threads.message_send(thread=thread, sender=request.user, body=incoming.validated_data["body"],
+                                       files=request.FILES.getlist("files"), request=request)
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
     def _my_message(self, request, message_pk) -> Message:
         thread = self.get_object()

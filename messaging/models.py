@@ -281,9 +281,14 @@ class DeliveryLog(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="logs")
     attempt = models.PositiveSmallIntegerField()
+    # "sending": committed before the provider call (at most once per call, messaging/delivery.py);
+    # "unknown": that call was interrupted (a killed worker) and its outcome can't be known.
     status = models.CharField(max_length=10, choices=[("delivered", "Delivered"), ("failed", "Failed"),
-                                                      ("skipped", "Skipped")])
+                                                      ("skipped", "Skipped"), ("sending", "Sending"),
+                                                      ("unknown", "Interrupted, outcome unknown")])
     reason = models.TextField(blank=True)
+    # The provider call's own reference, recorded before it: the email's Message-ID, the SMS key.
+    provider_ref = models.CharField(max_length=200, blank=True)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:

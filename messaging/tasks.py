@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from mahalo import idempotency
 from messaging import delivery
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,9 @@ def deliver_notification(notification_id: str) -> str | None:
 
 @shared_task(name="messaging.sweep_outbox")
 def sweep_outbox() -> int:
-    """Beat (every minute): re-queue pending notifications that are due."""
+    """Beat (every minute): re-queue pending notifications that are due; drop idempotency
+    keys past their 24 hours (mahalo.idempotency)."""
+    idempotency.purge()
     return len(sweep())
 
 
@@ -47,9 +50,11 @@ def queue_delivery(notification_id: str) -> bool:
     pending and the sweeper re-queues it."""
     try:
         # No publish retries: a request must not hang on a dead broker; the sweeper retries.
-        deliver_notification.apply_async(args=[str(notification_id)], retry=False)
+        # mahalo.celery.SafeTask answers None (logged) when the broker refused the publish.
+        sent = deliver_notification.apply_async(args=[str(notification_id)], retry=False)
     except Exception:  # noqa: BLE001 - the outbox row is the source of truth
-        logger.warning("Couldn't queue notification %s; the outbox sweeper will retry", notification_id,
-                       exc_info=True)
+        sent = None
+    if sent is None:
+        logger.warning("Couldn't queue notification %s; the outbox sweeper will retry", notification_id)
         return False
     return True

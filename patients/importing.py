@@ -635,6 +635,22 @@ def import_start(*, job: PatientImport, actor, request=None) -> bool:
 
 
 STALLED_AFTER = timedelta(minutes=10)
+# The beat interval of requeue_stalled (settings CELERY_BEAT_SCHEDULE).
+REQUEUE_EVERY = timedelta(minutes=5)
+# No progress for this long: the page says the import may have stopped and when it resumes
+# (issue 20 fault 7: it said "the import continues" for the 10-15 minutes before the re-queue).
+QUIET_NOTICE_AFTER = timedelta(minutes=2)
+
+
+def stall_notice(job, now=None) -> dict | None:
+    """For an importing job without progress for QUIET_NOTICE_AFTER: since when, and the
+    latest time the sweeper resumes it. None while it moves (or isn't importing)."""
+    if job.status != PatientImport.Status.IMPORTING:
+        return None
+    last = job.heartbeat_at or job.created_at
+    if (now or timezone.now()) - last < QUIET_NOTICE_AFTER:
+        return None
+    return {"since": last, "resume_by": last + STALLED_AFTER + REQUEUE_EVERY}
 
 
 def requeue_stalled(now=None) -> list:

@@ -237,6 +237,10 @@ def visit_book(*, patient, staff: StaffMember, starts_at: datetime, ends_at: dat
                 from scheduling import telehealth
 
                 telehealth.session_for(visit)
+            # In the booking's transaction (issue 20 fault 3): a process that dies after the commit
+            # can't leave a booked visit without its outbox rows.
+            _notify(visit, "visit_booked", to_patient=not patient_initiated or rescheduled_from is not None,
+                    to_staff=patient_initiated)
     except IntegrityError:
         # The database's own no-overlap / one-visit-per-slot rule fired (a race the
         # lock didn't cover, e.g. SQLite): the same answer as the check above.
@@ -244,8 +248,6 @@ def visit_book(*, patient, staff: StaffMember, starts_at: datetime, ends_at: dat
     audit.record(request=request, actor=actor, action="write", resource="scheduling", patient=patient,
                  object_id=visit.pk, metadata={"what": "visit_booked", "starts_at": starts_at.isoformat(),
                                                "staff": str(staff.pk), "patient_initiated": patient_initiated})
-    _notify(visit, "visit_booked", to_patient=not patient_initiated or rescheduled_from is not None,
-            to_staff=patient_initiated)
     return visit
 
 

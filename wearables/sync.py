@@ -56,7 +56,9 @@ def run(log_id) -> SyncLog:
     connection = log.connection
     now = timezone.now()
     if connection.retry_after and connection.retry_after > now:
-        return _finish(log, SyncLog.Status.FAILED, error=f"rate limited until {connection.retry_after:%H:%M} UTC")
+        # In the program's wall clock, like every other time on the Wearables tab (issue 20 fault 7).
+        local = connection.retry_after.astimezone(log.patient.tz)
+        return _finish(log, SyncLog.Status.FAILED, error=f"rate limited until {local:%H:%M} ({local.tzname()})")
     if not _claim(connection.pk, now):
         connection.refresh_from_db()
         reason = ("another sync of this connection is running" if connection.status == Connection.Status.LINKED

@@ -22,7 +22,8 @@ def test_a_real_worker_answers_through_redis(tmp_path):
     if not url:
         pytest.skip("REDIS_URL not set (CI sets it)")
     queue = f"smoke-{os.getpid()}-{time.time_ns()}"
-    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false"}
+    # The app keeps no results (issue 20 fault 4); this smoke test gives its worker a backend.
+    env = {**os.environ, "CELERY_TASK_ALWAYS_EAGER": "false", "CELERY_RESULT_BACKEND": url}
     worker = subprocess.Popen(  # noqa: S603 - our own venv's celery
         [sys.executable, "-m", "celery", "-A", "mahalo", "worker", "-Q", queue, "--pool=solo",
          "--without-gossip", "--without-mingle", "--loglevel=warning"],

@@ -57,6 +57,7 @@ def _detail_context(request: HttpRequest, job: PatientImport) -> dict:
         "problems_hidden": max(0, len(problems) - PROBLEMS_SHOWN),
         "can_run": job.status in (PatientImport.Status.VALIDATED, PatientImport.Status.FAILED) and job.valid_rows > 0,
         "background": job.total_rows > importing.IMPORT_SYNC_MAX_ROWS,
+        "stall": importing.stall_notice(job),
     }
 
 
