@@ -47,10 +47,10 @@ from django.utils import timezone
 from django.utils.text import get_text_list
 from phonenumber_field.phonenumber import to_python as to_phone_number
 
-from mahalo import access, audit
+from mahalo import access, audit, db
 from mahalo.models import Project
 from patients import services
-from patients.models import Patient, PatientFlag, PatientImport, Program
+from patients.models import Patient, PatientFlag, PatientImport, Program, ProgramEnrollment
 
 logger = logging.getLogger(__name__)
 
@@ -705,6 +705,9 @@ def import_run(import_id, *, actor=None) -> PatientImport | None:
     else:
         if imported is not None:
             logger.info("Patient import %s: %s patients", job.pk, imported)
+            # A big file can double the table: statistics now, not whenever autovacuum gets to it.
+            for model in (Patient, PatientFlag, ProgramEnrollment):
+                db.analyze_if_grown(model, imported)
     job.refresh_from_db()
     return job
 
