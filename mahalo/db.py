@@ -47,18 +47,20 @@ def analyze(*model_classes: type[models.Model], using: str = "default") -> list[
     return list(dict.fromkeys(tables))
 
 
-def analyze_if_grown(model: type[models.Model], added: int, using: str = "default") -> bool:
-    """ANALYZE a table after adding `added` rows when that is a real share of it (the planner's
-    own estimate, `reltuples`; -1 or 0 means never analyzed). Cheap to call after every load."""
-    if not _postgres(using) or added < GROWTH_MIN_ROWS:
+def analyze_if_grown(model: type[models.Model], added: int, *also: type[models.Model],
+                     using: str = "default") -> bool:
+    """ANALYZE a table (and `also`, loaded with it) after adding `added` rows when that is a real
+    share of it (the planner's own estimate, `reltuples`; -1 or 0: never analyzed). One cheap
+    query whatever the size of the load, so callers can make it after every load."""
+    if not _postgres(using) or added <= 0:
         return False
     with connections[using].cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
         row = cursor.fetchone()
     known = row[0] if row else 0
-    if known > 0 and added < known * GROWTH_THRESHOLD:
+    if added < GROWTH_MIN_ROWS or (known > 0 and added < known * GROWTH_THRESHOLD):
         return False
-    analyze(model, using=using)
+    analyze(model, *also, using=using)
     return True
 
 

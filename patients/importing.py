@@ -706,8 +706,7 @@ def import_run(import_id, *, actor=None) -> PatientImport | None:
         if imported is not None:
             logger.info("Patient import %s: %s patients", job.pk, imported)
             # A big file can double the table: statistics now, not whenever autovacuum gets to it.
-            for model in (Patient, PatientFlag, ProgramEnrollment):
-                db.analyze_if_grown(model, imported)
+            db.analyze_if_grown(Patient, imported, PatientFlag, ProgramEnrollment)
     job.refresh_from_db()
     return job
 
