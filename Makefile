@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Modules may grow to this many lines; past it they become a package (DESIGN.md "Inside an app").
 MAX_MODULE_LINES ?= 800
 
-.PHONY: install install-prod run test test-fast e2e lint lint-size bench migrate seed worker beat clean
+.PHONY: install install-prod run test test-fast e2e lint lint-size bench migrate seed worker beat clean cluster-test
 
 # Development: runtime pins plus test and tooling packages (requirements-dev.txt includes requirements.txt).
 install: $(STAMP)
@@ -84,3 +84,9 @@ beat: install
 
 clean:
 	rm -rf $(VENV) var/mahalo.sqlite3 .pytest_cache
+
+# The production topology on loopback (issue 20): PostgreSQL primary + streaming replica, PgBouncer in
+# transaction mode, Redis, two gunicorn, two workers on different queues, two beats; a scripted day and
+# its assertions. Starts and stops everything itself (ops/cluster_test.py; CLUSTER_KEEP=1 keeps the logs).
+cluster-test: install
+	$(PY) ops/cluster_test.py

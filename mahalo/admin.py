@@ -12,7 +12,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, Q
 
-from mahalo import access, audit
+from mahalo import access, audit, db
 from mahalo.exports import stream_csv
 from mahalo.models import (
     AuditEvent,
@@ -426,7 +426,7 @@ def export_audit_csv(modeladmin, request, queryset):
     audit.record(request=request, action="export", resource="audit", metadata={"via": "admin",
                                                                                  "count": queryset.count()})
     rows = ([e.at.isoformat(), e.actor_email, e.actor_role, e.action, e.resource, e.patient_id or "",
-             e.object_id, e.ip or "", e.path, e.metadata] for e in queryset.iterator())
+             e.object_id, e.ip or "", e.path, e.metadata] for e in db.iterate(queryset))
     return stream_csv(["at", "actor_email", "actor_role", "action", "resource", "patient_id", "object_id", "ip",
                        "path", "metadata"], rows, "audit-events.csv")
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class MahaloConfig(AppConfig):
@@ -13,3 +14,7 @@ class MahaloConfig(AppConfig):
         from mahalo import credentials
 
         credentials.connect()
+        from mahalo import db
+
+        # Fresh tables and indexes get planner statistics at once (issue 20).
+        post_migrate.connect(db.after_migrate, dispatch_uid="mahalo.db.after_migrate")

@@ -13,6 +13,8 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 
+from mahalo import queues
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -62,6 +64,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions: decides whether this request may read from a replica (issue 20).
+    "mahalo.replicas.ReplicaPinMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "mahalo.middleware.RejectNulBytesMiddleware",
@@ -112,6 +116,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# --- Scale past one machine: replicas and PgBouncer (issue 20) ----------------------
+# A streaming replica for reads (mahalo/replicas.py decides which reads may go there; without
+# this URL the router is inert). Tests mirror it onto the test database.
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = {**env.db("DATABASE_REPLICA_URL"), "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+                            "CONN_HEALTH_CHECKS": True, "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["mahalo.replicas.ReplicaRouter"]
+# After a write, that client's reads stay on the primary this long (longer than replica lag).
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=10)
+# PgBouncer in transaction mode: a server-side cursor outside a transaction would outlive it on a
+# server connection another client gets next. Streaming exports keep streaming through
+# mahalo.db.iterate (a cursor inside one transaction).
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER == "pgbouncer":
+    for _db in DATABASES.values():
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+# --- end issue 20 (databases) ------------------------------------------------------
 
 # --- Cache and broker -----------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -145,7 +166,20 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# --- Scale past one machine (issue 20; README "Production topology") ---------------
+# Named queues, one worker pool each (Procfile), routed by task name in mahalo/queues.py.
+CELERY_TASK_QUEUES = queues.task_queues()
+CELERY_TASK_DEFAULT_QUEUE = queues.DEFAULT
+CELERY_TASK_ROUTES = queues.task_routes()
+# With acks_late, Redis hands an unacknowledged task to another worker after this long: longer
+# than the longest task (an Apple Health file, a report), or it would run twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=2 * 3600)}
+# Exactly one beat sends periodic tasks, however many run: a lease in Redis (mahalo/beat.py);
+# the holder saves each entry's last run at once, so a beat taking over does not repeat it.
+CELERY_BEAT_SCHEDULER = "mahalo.beat:SingleBeatScheduler"
+CELERY_BEAT_SYNC_EVERY = 1
+BEAT_LEASE_SECONDS = env.float("BEAT_LEASE_SECONDS", default=30.0)
+# --- end issue 20 (Celery) ---------------------------------------------------------
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Periodic work (django-celery-beat copies these into its editable schedule).
 CELERY_BEAT_SCHEDULE = {

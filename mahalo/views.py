@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from mahalo import access, audit, dates, health
+from mahalo import access, audit, dates, db, health
 from mahalo.decorators import permission_required, staff_required
 from mahalo.exports import stream_csv
 from mahalo.models import AuditEvent, Project, StaffMember
@@ -201,6 +201,6 @@ def audit_export(request: HttpRequest) -> HttpResponse:
     rows = (
         [e.at.isoformat(), e.actor_email, e.actor_role, e.action, e.resource, e.patient_id or "",
          e.patient.full_name if e.patient else "", e.object_id, e.ip or "", e.path, e.metadata]
-        for e in qs.select_related("patient").iterator(chunk_size=2000)
+        for e in db.iterate(qs.select_related("patient"), chunk_size=2000)
     )
     return stream_csv(header, rows, f"audit-{timezone.now():%Y%m%d-%H%M}.csv")

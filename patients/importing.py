@@ -48,10 +48,10 @@ from django.utils import timezone
 from django.utils.text import get_text_list
 from phonenumber_field.phonenumber import to_python as to_phone_number
 
-from mahalo import access, audit
+from mahalo import access, audit, db
 from mahalo.models import Project
 from patients import services
-from patients.models import Patient, PatientFlag, PatientImport, Program
+from patients.models import Patient, PatientFlag, PatientImport, Program, ProgramEnrollment
 
 logger = logging.getLogger(__name__)
 
@@ -721,6 +721,8 @@ def import_run(import_id, *, actor=None) -> PatientImport | None:
     else:
         if imported is not None:
             logger.info("Patient import %s: %s patients", job.pk, imported)
+            # A big file can double the table: statistics now, not whenever autovacuum gets to it.
+            db.analyze_if_grown(Patient, imported, PatientFlag, ProgramEnrollment)
     job.refresh_from_db()
     return job
 

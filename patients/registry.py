@@ -15,7 +15,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.timesince import timesince
 
-from mahalo import access
+from mahalo import access, db
 from mahalo.models import StaffMember
 from patients.models import CareTeamLink, Patient, PatientFlag
 
@@ -285,7 +285,8 @@ def export_header() -> list[str]:
 def export_rows(qs: QuerySet[Patient], chunk: int = 500):
     """Every row of the filtered registry, streamed in chunks, with the page's columns."""
     batch = []
-    for patient in with_list_columns(qs).iterator(chunk_size=chunk):
+    # mahalo.db.iterate: keeps streaming behind PgBouncer (no server-side cursor outside a transaction).
+    for patient in db.iterate(with_list_columns(qs), chunk_size=chunk):
         batch.append(patient)
         if len(batch) == chunk:
             _load_values(batch)

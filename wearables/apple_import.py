@@ -21,7 +21,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from mahalo import audit
+from clinical.models import Observation
+from mahalo import audit, db
 from wearables import apple_health, ingest, tasks
 from wearables.models import AppleHealthImport, SyncFailure, SyncLog
 
@@ -128,6 +129,8 @@ def run(job_id) -> str:
     SyncLog.objects.filter(pk=log.pk).update(
         status=SyncLog.Status.PARTIAL if result.skipped else SyncLog.Status.SUCCESS, finished_at=finished,
         records=result.stored, skipped=result.skipped, error="")
+    # Years of readings in one go: statistics now, when they are a real share of the table.
+    db.analyze_if_grown(Observation, result.stored)
     logger.info("wearables: Apple Health import %s: %s records, %s stored, %s skipped, %s of unknown types",
                 job.pk, result.records_seen, result.stored, result.skipped, result.unknown_total)
     return AppleHealthImport.Status.DONE

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from mahalo import db
 from mahalo.models import FeatureFlag, ProgramAssignment, ProgramSetting, Project, ProjectSetting, StaffMember, User
 from mahalo.services import project_ensure_default_roles
 from mahalo.signals import demo_seeded
@@ -45,6 +46,8 @@ class Command(BaseCommand):
         password = settings.MAHALO_DEMO_PASSWORD
         with transaction.atomic():
             summary = seed(password)
+        # Planner statistics for what was just loaded: the product must not wait for autovacuum.
+        db.analyze_database()
         self.stdout.write(self.style.SUCCESS("Demo data ready."))
         self.stdout.write(
             f"Patients: {summary['patients']} in Mahalo Demo, {summary['other_patients']} in Other Clinic"

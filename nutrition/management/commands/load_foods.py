@@ -6,7 +6,9 @@ import time
 
 from django.core.management.base import BaseCommand
 
+from mahalo import db
 from nutrition import foods
+from nutrition.models import Food, FoodCategory, FoodPortion
 
 
 class Command(BaseCommand):
@@ -34,6 +36,9 @@ class Command(BaseCommand):
                 self.stdout.write(line.strip())
 
         result = foods.load_sr28(directory=directory, progress=progress, force=force)
+        if not result.skipped:
+            # Thousands of rows just arrived: give the planner their statistics now (food search).
+            db.analyze(Food, FoodPortion, FoodCategory)
         seconds = time.monotonic() - started
         if result.skipped:
             self.stdout.write(f"USDA {foods.SR28_VERSION} already loaded ({result.foods} foods, "
