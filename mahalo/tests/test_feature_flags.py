@@ -116,17 +116,25 @@ def test_telehealth(api_login, login, world):
     assert login(world.clinician).get(f"/calls/thread/{thread.pk}/new/").status_code == 200
 
 
-def test_rpm(login, world):
-    client = login(world.lead)
+def test_rpm(client, world):
+    from mahalo.models import User
+
+    def fresh(user):  # the flags are cached on the user object for one request
+        return User.objects.get(pk=user.pk)
+
+    def get(user, url):
+        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        return client.get(url)
+
     _switch(world.project, config.RPM, False)
-    assert "rpm" not in {t["key"] for t in shell.tabs_for(world.lead, world.me)}
-    assert client.get(f"/patients/{world.me.pk}/rpm/").status_code == 404
-    assert client.get("/reports/rpm/").status_code == 404
-    assert 'href="/reports/rpm/"' not in client.get("/patients/").content.decode()
+    assert "rpm" not in {t["key"] for t in shell.tabs_for(fresh(world.lead), world.me)}
+    assert get(world.lead, f"/patients/{world.me.pk}/rpm/").status_code == 404
+    assert get(world.lead, "/reports/rpm/").status_code == 404
+    assert 'href="/reports/rpm/"' not in get(world.dietitian, "/patients/").content.decode()  # reports:read
     _switch(world.project, config.RPM, True)
-    assert "rpm" in {t["key"] for t in shell.tabs_for(world.lead, world.me)}
-    assert client.get(f"/patients/{world.me.pk}/rpm/").status_code == 200
-    assert 'href="/reports/rpm/"' in client.get("/patients/").content.decode()
+    assert "rpm" in {t["key"] for t in shell.tabs_for(fresh(world.lead), world.me)}
+    assert get(world.lead, f"/patients/{world.me.pk}/rpm/").status_code == 200
+    assert 'href="/reports/rpm/"' in get(world.dietitian, "/patients/").content.decode()
 
 
 def test_message_attachments(api_login, login, world):
@@ -148,9 +156,9 @@ def test_message_attachments(api_login, login, world):
 
 
 def test_nutrition_is_opt_in(api_login, login, world):
-    assert api_login(world.dietitian).get("/api/v1/foods/").status_code == 404
+    assert api_login(world.dietitian).get("/api/v1/foods/", {"q": "egg"}).status_code == 404
     assert login(world.dietitian).get("/nutrition/foods/").status_code == 404
     assert "nutrition" not in _portal_keys(world.me)
     _switch(world.project, config.NUTRITION, True)
-    assert api_login(world.dietitian).get("/api/v1/foods/").status_code == 200
+    assert api_login(world.dietitian).get("/api/v1/foods/", {"q": "egg"}).status_code == 200
     assert "nutrition" in _portal_keys(world.me)
