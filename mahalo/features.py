@@ -59,7 +59,8 @@ def feature_required(key: str):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
             user = _api_user(request, view) if is_api else request.user
-            if user is not None and not on_for(user, key):
+            # Anonymous: the view's own login_required / authentication answers first (login page, 401).
+            if user is not None and user.is_authenticated and not on_for(user, key):
                 if is_api:
                     return JsonResponse({"detail": "Not found."}, status=404)
                 raise Http404("This feature is switched off for your organisation.")

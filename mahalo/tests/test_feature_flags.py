@@ -162,3 +162,10 @@ def test_nutrition_is_opt_in(api_login, login, world):
     _switch(world.project, config.NUTRITION, True)
     assert api_login(world.dietitian).get("/api/v1/foods/", {"q": "egg"}).status_code == 200
     assert "nutrition" in _portal_keys(world.me)
+
+
+def test_anonymous_meet_the_login_first(client, world):
+    _switch(world.project, config.WELLNESS, False)
+    response = client.get("/portal/wellness/")
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+    assert client.get("/api/v1/me/wellness-sessions/").status_code in (401, 403)
