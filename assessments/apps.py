@@ -21,8 +21,10 @@ class AssessmentsConfig(AppConfig):
 
     @staticmethod
     def register_pages():
+        from mahalo import config
         from patients import shell
 
         shell.register_tab(shell.Tab("assessments", "Assessments", 55, "patient_assessments",
                                      "assessments/tab_assessments.html", resource="clinical"))
-        shell.register_portal_page(shell.PortalPage("questionnaires", "Questionnaires", 45, "portal_questionnaires"))
+        shell.register_portal_page(shell.PortalPage("questionnaires", "Questionnaires", 45, "portal_questionnaires",
+                                                    feature=config.QUESTIONNAIRES))

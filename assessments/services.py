@@ -669,7 +669,9 @@ def generate_due(*, now: dt.datetime | None = None, schedules=None) -> int:
     now = now or timezone.now()
     made = 0
     qs = schedules if schedules is not None else Schedule.objects.filter(active=True).select_related(
-        "questionnaire", "program", "patient__program")
+        "questionnaire", "program", "patient__program").filter(config.feature_q(config.QUESTIONNAIRES))
+    # (a tenant with questionnaires switched off gets no new assignments; a schedule saved by hand is the
+    # caller's own choice, made on a page the flag already guards)
     for schedule in qs:
         patients = ([schedule.patient] if schedule.patient_id else
                     list(Patient.objects.filter(program=schedule.program, status=Patient.Status.ACTIVE)
@@ -698,16 +700,19 @@ def expire_and_remind(*, now: dt.datetime | None = None) -> dict:
     """Open assignments past their expiry become expired; those opening now get their reminder,
     those expiring within a day get a second one."""
     now = now or timezone.now()
-    expired = Assignment.objects.filter(status__in=Assignment.OPEN, expires_at__lte=now).update(
+    switched_on = config.feature_q(config.QUESTIONNAIRES, "patient__project")  # off: nothing changes
+    expired = Assignment.objects.filter(switched_on, status__in=Assignment.OPEN, expires_at__lte=now).update(
         status=Assignment.Status.EXPIRED, updated_at=now)
     reminded = 0
-    due = (Assignment.objects.filter(status__in=Assignment.OPEN, available_at__lte=now, reminded_at__isnull=True)
+    due = (Assignment.objects.filter(switched_on, status__in=Assignment.OPEN, available_at__lte=now,
+                                     reminded_at__isnull=True)
            .select_related("questionnaire", "patient__user", "patient__program", "patient__project"))
     for assignment in due.iterator(chunk_size=200):
         with transaction.atomic():
             remind(assignment, now=now)
         reminded += 1
-    soon = (Assignment.objects.filter(status__in=Assignment.OPEN, expires_at__lte=now + REMIND_BEFORE_EXPIRY,
+    soon = (Assignment.objects.filter(switched_on, status__in=Assignment.OPEN,
+                                      expires_at__lte=now + REMIND_BEFORE_EXPIRY,
                                       expires_at__gt=now, expiry_reminded_at__isnull=True,
                                       available_at__lte=now - dt.timedelta(hours=1))
             .select_related("questionnaire", "patient__user", "patient__program", "patient__project"))

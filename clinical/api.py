@@ -17,6 +17,12 @@ Alerts (the triage queue; filters are `clinical.triage.filter_alerts`, the page'
     POST /api/v1/alerts/<id>/acknowledge/   {note}
     POST /api/v1/alerts/<id>/resolve/       {note}
 
+Labs, recommendations and rules (read-only):
+    GET  /api/v1/patients/<uuid>/labs/[<id>/]          orders with their results and range status
+    GET  /api/v1/patients/<uuid>/recommendations/      all of them (staff)
+    GET  /api/v1/me/recommendations/                   the patient's active ones (the portal's)
+    GET  /api/v1/rules/[<id>/]                         tenant-wide rules and those of my programs
+
 Routes are in clinical/urls.py.
 """
 
@@ -34,9 +40,9 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
-from clinical import alerting, observations, triage
+from clinical import alerting, labs, observations, triage
 from clinical.metrics import METRICS
-from clinical.models import Alert, Observation, Severity, Source
+from clinical.models import Alert, BloodTest, ClinicalRule, LabOrder, Observation, Recommendation, Severity, Source
 from mahalo import access, dates
 from mahalo.api import GatedViewSet
 
@@ -302,3 +308,128 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GatedViewSe
     @action(detail=True, methods=["post"])
     def resolve(self, request, pk=None):
         return self._transition(request, alerting.alert_resolve)
+
+
+# --- Labs, recommendations, rules (read-only; issue 18) ----------------------------------------
+# Writes stay on the pages (clinical.labs / clinical.recommendations services); these lists feed
+# the mobile app and integrations. Lab release to the patient is the portal's business (no /me/labs/
+# here until results carry a release state).
+
+
+class BloodTestSerializer(serializers.ModelSerializer):
+    in_range = serializers.BooleanField(allow_null=True, read_only=True,
+                                        help_text="Against the lab's own reference range; null without one.")
+    range_status = serializers.SerializerMethodField(help_text="in_range | low | high | out_of_range | no_range")
+    a1c_category = serializers.SerializerMethodField(help_text="ADA class of an HbA1c in %, else empty.")
+
+    class Meta:
+        model = BloodTest
+        fields = ["id", "test_name", "loinc", "value", "unit", "reference_low", "reference_high", "in_range",
+                  "range_status", "a1c_category", "recorded_at"]
+
+    def get_range_status(self, obj) -> str:
+        if obj.in_range is None:
+            return "no_range"
+        if obj.in_range:
+            return "in_range"
+        if obj.reference_high is not None and obj.value > obj.reference_high:
+            return "high"
+        if obj.reference_low is not None and obj.value < obj.reference_low:
+            return "low"
+        return "out_of_range"
+
+    def get_a1c_category(self, obj) -> str:
+        return labs.a1c_category(obj)
+
+
+class LabOrderSerializer(serializers.ModelSerializer):
+    ordered_by = serializers.SerializerMethodField()
+    results = BloodTestSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = LabOrder
+        fields = ["id", "tests", "notes", "status", "ordered_at", "ordered_by", "completed_at", "cancelled_reason",
+                  "results"]
+
+    def get_ordered_by(self, obj) -> str:
+        return obj.ordered_by.get_full_name() or obj.ordered_by.email
+
+
+@extend_schema_view(list=extend_schema(summary="A patient's lab orders with their results, newest first"),
+                    retrieve=extend_schema(summary="One lab order with its results"))
+class PatientLabOrderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GatedViewSet):
+    model = LabOrder
+    resource = "clinical"
+    serializer_class = LabOrderSerializer
+    related = ("ordered_by",)
+    prefetch = ("results",)
+    patient_url_kwarg = "patient_pk"
+
+    def narrow(self, queryset):
+        return queryset.order_by("-ordered_at")
+
+
+class RecommendationSerializer(serializers.ModelSerializer):
+    domain_label = serializers.CharField(source="get_domain_display", read_only=True)
+    created_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Recommendation
+        fields = ["id", "domain", "domain_label", "content", "is_active", "created_by", "created_at", "updated_at"]
+
+    def get_created_by(self, obj) -> str:
+        return obj.created_by.get_full_name() or obj.created_by.email
+
+
+@extend_schema_view(list=extend_schema(summary="A patient's recommendations (active and retired), newest first"))
+class PatientRecommendationViewSet(mixins.ListModelMixin, GatedViewSet):
+    model = Recommendation
+    resource = "clinical"
+    serializer_class = RecommendationSerializer
+    related = ("created_by",)
+    patient_url_kwarg = "patient_pk"
+
+    def narrow(self, queryset):
+        return queryset.order_by("-created_at")
+
+
+@extend_schema_view(list=extend_schema(summary="My recommendations: the active ones, as the portal shows them"))
+class MyRecommendationViewSet(mixins.ListModelMixin, GatedViewSet):
+    model = Recommendation
+    resource = "clinical"
+    serializer_class = RecommendationSerializer
+    related = ("created_by",)
+
+    def narrow(self, queryset):
+        me = access.patient_of(self.request.user)
+        if me is None or access.is_staff_user(self.request.user):
+            raise Http404("No patient record for this account.")
+        return queryset.filter(patient_id=me.pk, is_active=True).order_by("-created_at")
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    program = serializers.SerializerMethodField(help_text="The program's name; null for a tenant-wide rule.")
+
+    class Meta:
+        model = ClinicalRule
+        fields = ["id", "code", "name", "description", "program", "metric", "window_days", "condition", "threshold",
+                  "threshold_setting", "params", "severity", "action", "priority", "enabled"]
+
+    def get_program(self, obj) -> str | None:
+        return obj.program.name if obj.program_id else None
+
+
+@extend_schema_view(list=extend_schema(summary="Clinical rules readable in my scope (tenant-wide and my programs')"),
+                    retrieve=extend_schema(summary="One clinical rule"))
+class RuleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GatedViewSet):
+    model = ClinicalRule
+    resource = "clinical"
+    serializer_class = RuleSerializer
+    related = ("program",)
+
+    def narrow(self, queryset):
+        return triage.rules_in_programs(queryset, self.request.user).order_by("-priority", "code")
+
+    def retrieve(self, request, *args, **kwargs):
+        # The dry run's loader: the tenant's rule (audited), and only of a program the role covers.
+        return Response(RuleSerializer(triage.rule_for(request, kwargs["pk"])).data)

@@ -37,6 +37,7 @@ class ClinicalConfig(AppConfig):
             open_alerts_annotation,
             open_alerts_cell,
         )
+        from mahalo import config
         from mahalo import shell as frame
         from patients import registry, shell
 
@@ -44,7 +45,7 @@ class ClinicalConfig(AppConfig):
                                          permission=("clinical", "read"), badge=open_alert_count,
                                          badge_template="clinical/_alert_badge.html"))
         frame.register_nav(frame.NavItem("Reports", "rpm_report", "/reports/", order=70,
-                                         permission=("reports", "read")))
+                                         permission=("reports", "read"), feature=config.RPM))
         frame.register_today(frame.TodayItem("open_alerts", "Open alerts", "alert_queue", order=10,
                                              permission=("clinical", "read"), count=open_alert_count))
         registry.register_column(registry.Column("alerts", "Open alerts", 10, open_alerts_cell, lambda n: n or 0,
@@ -61,7 +62,8 @@ class ClinicalConfig(AppConfig):
                                      resource="clinical"))
         shell.register_tab(shell.Tab("recommendations", "Recommendations", 60, "patient_recommendations",
                                      "clinical/tab_recommendations.html", resource="clinical"))
-        shell.register_tab(shell.Tab("rpm", "RPM", 70, "patient_rpm", "clinical/tab_rpm.html", resource="clinical"))
+        shell.register_tab(shell.Tab("rpm", "RPM", 70, "patient_rpm", "clinical/tab_rpm.html", resource="clinical",
+                                     feature=config.RPM))
         shell.register_portal_page(shell.PortalPage("vitals", "My readings", 40, "portal_vitals"))
         shell.register_portal_page(shell.PortalPage("recommendations", "Recommendations", 50,
                                                     "portal_recommendations"))

@@ -116,6 +116,12 @@ def rule_for(request, rule_id) -> ClinicalRule:
     wording are that program's settings."""
     rule = access.load(request, ClinicalRule.objects.select_related("program", "project"), rule_id,
                        resource="clinical", via="project")
-    if rule.program_id and not any(p.pk == rule.program_id for p in access.program_list(request.user)):
+    if not rules_in_programs(ClinicalRule.objects.filter(pk=rule.pk), request.user).exists():
         raise Http404("No such rule.")
     return rule
+
+
+def rules_in_programs(queryset: QuerySet[ClinicalRule], user) -> QuerySet[ClinicalRule]:
+    """The rules (already gated to the tenant) the user may read: tenant-wide ones and those of the
+    programs their role covers. The dry run and /api/v1/rules/ both ask this."""
+    return queryset.filter(Q(program__isnull=True) | Q(program__in=access.programs_for(user)))

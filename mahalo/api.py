@@ -11,6 +11,12 @@ import time (PostHog's pattern). A subclass declares:
     prefetch = ("flags",)      # prefetch_related, likewise
     def narrow(self, qs): ...  # optional: filters from query parameters (intersected with the gate's rows)
     patient_url_kwarg = "patient_pk"   # nested under /patients/<uuid>/..., optional
+    feature = config.TELEHEALTH        # optional: 404 while the tenant has this module switched off
+    own_rows = staticmethod(fn)        # optional: rows that belong to one login, not to a patient
+
+`own_rows(user) -> queryset` replaces the patient gate for the three kinds of rows that belong to
+a login (docs/architecture.md: a user's notifications, their calendar events) or to a scope
+function of the gate (`access.programs_for`): pass the app's one service for "your own rows".
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from mahalo import access, audit
+from mahalo import access, audit, features
 from mahalo.api_permissions import RecordOpen
 from mahalo.credentials import StampedJWTAuthentication
 
@@ -63,10 +69,14 @@ class GatePermission(permissions.BasePermission):
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
+        if view.feature and not features.on_for(request.user, view.feature):
+            raise exceptions.NotFound()  # the module is switched off for this tenant: it isn't there
         action = ACTION_FOR_METHOD.get(request.method, "read")
         # Reads are never refused here: the scoped queryset is simply empty, so a
         # forbidden record answers 404 exactly like a missing one.
-        return action == "read" or access.can(request.user, view.resource, action)
+        # A viewset over a login's own rows (`own_rows`) lets its owner change them, as the pages do
+        # (marking a notification read needs no role); the row loader already confined them to it.
+        return action == "read" or view.own_rows is not None or access.can(request.user, view.resource, action)
 
 
 class GatedViewSet(viewsets.GenericViewSet):
@@ -77,6 +87,8 @@ class GatedViewSet(viewsets.GenericViewSet):
     related: tuple[str, ...] = ()
     prefetch: tuple[str, ...] = ()
     patient_url_kwarg: str | None = None
+    feature: str = ""
+    own_rows = None  # staticmethod((user) -> queryset) for rows owned by a login (see the module doc)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -94,7 +106,10 @@ class GatedViewSet(viewsets.GenericViewSet):
         from patients.models import Patient
 
         user, action = self.request.user, self.gate_action
-        if self.model is Patient:
+        if self.own_rows is not None:
+            # The caller's own rows; writes still need the role's permission (GatePermission).
+            qs = self.own_rows(user)
+        elif self.model is Patient:
             qs = access.patients_for(user, action, self.resource)
         else:
             qs = access.scoped(user, self.model.objects.all(), self.resource, action)

@@ -1,4 +1,6 @@
-from mahalo import access
+from django.utils.functional import SimpleLazyObject
+
+from mahalo import access, config
 from mahalo import shell as frame
 
 
@@ -17,4 +19,6 @@ def shell(request):
         "switch_programs": programs if len(programs) > 1 else [],
         "current_program": frame.current_program(request) if len(programs) > 1 else None,
         "top_search": frame.search_box(user) if is_staff else None,
+        # Module keys switched on for the tenant (`{% if "message_attachments" in features_on %}`), read on use.
+        "features_on": SimpleLazyObject(lambda: config.features_on(project, cache=user)),
     }

@@ -463,6 +463,7 @@ SPECTACULAR_SETTINGS = {
         "VisitRequestStatusEnum": "scheduling.models.VisitRequest.Status",
         "VisitArrivalEnum": "scheduling.models.Arrival",
         "VisitSeverityEnum": "scheduling.models.Severity",
+        "AlertSeverityEnum": "clinical.models.Severity",  # alerts and rules share it
     },
 }
 

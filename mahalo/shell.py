@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.urls import reverse
 
-from mahalo import access
+from mahalo import access, features
 
 PROGRAM_SESSION_KEY = "mahalo_program"
 
@@ -35,6 +35,7 @@ class NavItem:
     badge_template: str = ""
     menu: bool = False  # in the user menu rather than the bar
     visible: Callable | None = None  # user -> bool, for rules a permission can't say
+    feature: str = ""  # a module key (mahalo.config): shown only while it is on for the user's tenant
 
 
 @dataclass(frozen=True)
@@ -134,6 +135,8 @@ def nav_items(request) -> list[dict]:
         if item.audience != audience or not _allowed(user, item.permission):
             continue
         if item.visible is not None and not item.visible(user):
+            continue
+        if item.feature and not features.on_for(user, item.feature):
             continue
         url = reverse(item.url_name)
         entry = {"label": item.label, "url": url, "menu": item.menu,

@@ -23,8 +23,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
@@ -33,8 +34,8 @@ from mahalo import access, idempotency
 from mahalo.api import GatedViewSet
 from mahalo.models import StaffMember
 from mahalo.safejson import BoundedJSONParser
-from messaging import threads
-from messaging.models import Message, Thread
+from messaging import notifications, threads
+from messaging.models import Message, Notification, Thread
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     idempotency.HEADER, str, OpenApiParameter.HEADER, required=False,
@@ -201,3 +202,51 @@ class ThreadViewSet(GatedViewSet):
         threads.mark_read(thread=thread, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+
+
+# --- The user's own notifications (issue 18) ---------------------------------------------------
+# GET  /api/v1/me/notifications/?unread=1    the notification centre (staff and patients alike)
+# POST /api/v1/me/notifications/<pk>/read/   mark one read
+# POST /api/v1/me/notifications/read-all/    mark all read
+# Rows belong to one login (messaging.notifications.notifications_for): anyone else's is a 404.
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "event_type", "subject", "body", "link", "urgent", "created_at", "seen_at", "read"]
+
+    def get_read(self, obj) -> bool:
+        return obj.seen_at is not None
+
+
+class ReadAllSerializer(serializers.Serializer):
+    marked = serializers.IntegerField()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="My notifications, newest first",
+                       parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="1: unread only")]),
+)
+class MyNotificationViewSet(mixins.ListModelMixin, GatedViewSet):
+    model = Notification
+    resource = "messaging"
+    serializer_class = NotificationSerializer
+    own_rows = staticmethod(notifications.notifications_for)
+
+    def narrow(self, queryset):
+        if self.request.query_params.get("unread") in ("1", "true"):
+            queryset = queryset.filter(seen_at__isnull=True)
+        return queryset.order_by("-created_at")
+
+    @extend_schema(request=None, responses=NotificationSerializer, summary="Mark one of my notifications read")
+    def read(self, request, *args, **kwargs):
+        row = self.get_object()
+        notifications.notification_mark_seen(notification=row)
+        return Response(NotificationSerializer(row).data)
+
+    @extend_schema(request=None, responses=ReadAllSerializer, summary="Mark all my notifications read")
+    def read_all(self, request, *args, **kwargs):
+        return Response({"marked": notifications.notifications_mark_all_seen(user=request.user)})

@@ -29,7 +29,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
-from mahalo import access, audit
+from mahalo import access, audit, config
 from messaging import attachments
 from messaging.models import Attachment, Message, MessageReceipt, MessageRevision, Thread, ThreadParticipant
 from messaging.notify import notify
@@ -116,6 +116,8 @@ def message_send(*, thread: Thread, sender, body: str, files=(), request=None) -
     body = (body or "").replace("\r\n", "\n").strip()
     if not access.can(sender, "messaging", "write", thread.patient):
         raise PermissionDenied
+    if any(files) and not config.feature_on(thread.patient.project, config.MESSAGE_ATTACHMENTS, cache=sender):
+        raise ValidationError("Attachments are switched off for your organisation: send the message without files.")
     validated = attachments.validate(files)
     if not body and not validated:
         raise ValidationError({"body": "Write a message or attach a file."})

@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from messaging.api import ThreadViewSet
+from messaging.api import MyNotificationViewSet, ThreadViewSet
 from messaging.views import notifications, portal, threads
 
 api_patterns = [
@@ -20,6 +20,11 @@ api_patterns = [
          ThreadViewSet.as_view({"post": "change_message"}), {"how": "delete"}, name="api_thread_message_delete"),
     path("patients/<uuid:patient_pk>/threads/<uuid:pk>/messages/<uuid:message_pk>/record/",
          ThreadViewSet.as_view({"get": "message_record"}), name="api_thread_message_record"),
+    path("me/notifications/", MyNotificationViewSet.as_view({"get": "list"}), name="api_my_notifications"),
+    path("me/notifications/read-all/", MyNotificationViewSet.as_view({"post": "read_all"}),
+         name="api_my_notifications_read_all"),
+    path("me/notifications/<uuid:pk>/read/", MyNotificationViewSet.as_view({"post": "read"}),
+         name="api_my_notification_read"),
 ]
 
 urlpatterns = [

@@ -23,7 +23,7 @@ class NutritionConfig(AppConfig):
                                                     feature=services.FEATURE))
         registry.register()
         frame.register_nav(frame.NavItem("Foods", "food_list", "/nutrition/foods/", order=60,
-                                         permission=("nutrition", "write"), menu=True))
+                                         permission=("nutrition", "write"), menu=True, feature=services.FEATURE))
         demo_seeded.connect(demo.on_demo_seeded, dispatch_uid="nutrition.demo")
         post_save.connect(demo.on_program_saved, sender="patients.Program", dispatch_uid="nutrition.rules_for_program")
         # Periodic work lives with the app (copied into django-celery-beat's editable schedule).

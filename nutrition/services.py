@@ -47,7 +47,7 @@ from nutrition.models import (
     NutritionTarget,
 )
 
-FEATURE = "food_tracking"
+FEATURE = config.NUTRITION  # "food_tracking", opt-in per tenant
 FUTURE_SLACK = timedelta(minutes=5)  # a phone clock a little ahead is not "the future"
 OLDEST_DAYS = 90  # older than this is a typo, not a meal someone remembers
 MAX_ITEMS = 40

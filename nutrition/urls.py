@@ -2,9 +2,11 @@
 
 from django.urls import include, path
 
+from mahalo import config
+from mahalo.features import feature_patterns
 from nutrition import api, views
 
-api_patterns = [
+api_patterns = feature_patterns(config.NUTRITION, [
     path("foods/", api.food_list, name="api_foods"),
     path("foods/<uuid:pk>/", api.food_detail, name="api_food"),
     path("me/meals/", api.MyMealViewSet.as_view({"get": "list", "post": "create"}), name="api_my_meals"),
@@ -27,9 +29,9 @@ api_patterns = [
     path("me/nutrition/target/", api.MyTargetViewSet.as_view({"get": "get"}), name="api_my_nutrition_target"),
     path("patients/<uuid:patient_pk>/nutrition/target/",
          api.PatientTargetViewSet.as_view({"get": "get", "put": "put"}), name="api_patient_nutrition_target"),
-]
+])
 
-urlpatterns = [
+urlpatterns = feature_patterns(config.NUTRITION, [
     path("patients/<uuid:patient_id>/nutrition/", views.patient_nutrition, name="patient_nutrition"),
     path("patients/<uuid:patient_id>/nutrition/targets/", views.patient_targets, name="patient_nutrition_targets"),
     path("patients/<uuid:patient_id>/nutrition/meals/<uuid:meal_id>/remove/", views.patient_meal_remove,
@@ -49,4 +51,4 @@ urlpatterns = [
     path("nutrition/foods/new/", views.food_edit, name="food_new"),
     path("nutrition/foods/<uuid:food_id>/", views.food_edit, name="food_edit"),
     path("api/v1/", include(api_patterns)),
-]
+])

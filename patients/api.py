@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from phonenumber_field.serializerfields import PhoneNumberField
@@ -10,9 +11,9 @@ from rest_framework.response import Response
 
 from mahalo import access
 from mahalo.api import GatedViewSet
-from patients import registry, services
+from patients import care_team, registry, services
 from patients.forms import MODEL_FIELDS
-from patients.models import Patient, PatientFlag, Program
+from patients.models import CareTeamLink, Patient, PatientFlag, Program
 
 
 class ProgramRefSerializer(serializers.ModelSerializer):
@@ -159,3 +160,69 @@ class PatientViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Cr
                                  request=request, via="api")
         patient.refresh_from_db()
         return Response(PatientSerializer(patient, context=self.get_serializer_context()).data)
+
+
+# --- Care teams and programs (read-only; issue 18) --------------------------------------------
+# Changes to a care team go through patients.care_team's state machine on the pages.
+
+
+class CareTeamStaffSerializer(serializers.Serializer):
+    id = serializers.UUIDField(help_text="The StaffMember's id (what a conversation or a booking names).")
+    name = serializers.CharField(source="user.get_full_name")
+    title = serializers.CharField()
+    role = serializers.CharField(source="role.name")
+    specialties = serializers.ListField(child=serializers.CharField())
+    is_verified = serializers.BooleanField(help_text="Licence (and certifications) checked by the clinic.")
+    telehealth_enabled = serializers.BooleanField()
+
+
+class CareTeamLinkSerializer(serializers.ModelSerializer):
+    staff = CareTeamStaffSerializer(read_only=True)
+
+    class Meta:
+        model = CareTeamLink
+        fields = ["id", "status", "staff", "note", "created_at", "updated_at", "activated_at", "ended_at"]
+
+
+@extend_schema_view(list=extend_schema(summary="A patient's care-team links, every state, newest change first"))
+class PatientCareTeamViewSet(mixins.ListModelMixin, GatedViewSet):
+    model = CareTeamLink
+    resource = "patients"
+    serializer_class = CareTeamLinkSerializer
+    related = ("staff__user", "staff__role")
+    patient_url_kwarg = "patient_pk"
+
+    def narrow(self, queryset):
+        return queryset.order_by("-updated_at")
+
+
+@extend_schema_view(list=extend_schema(summary="My active care team (as the portal shows it)"))
+class MyCareTeamViewSet(mixins.ListModelMixin, GatedViewSet):
+    model = CareTeamLink
+    resource = "patients"
+    serializer_class = CareTeamLinkSerializer
+    related = ("staff__user", "staff__role")
+
+    def narrow(self, queryset):
+        me = access.patient_of(self.request.user)
+        if me is None or access.is_staff_user(self.request.user):
+            raise Http404("No patient record for this account.")
+        return queryset & care_team.care_team_for(me)
+
+
+class ProgramSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Program
+        fields = ["id", "name", "description", "timezone", "is_active", "created_at"]
+
+
+@extend_schema_view(list=extend_schema(summary="The programs in my scope (the program switcher's list)"),
+                    retrieve=extend_schema(summary="One program in my scope"))
+class ProgramViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GatedViewSet):
+    model = Program
+    resource = "patients"
+    serializer_class = ProgramSerializer
+    own_rows = staticmethod(access.programs_for)  # the gate's one answer to "which programs"
+
+    def narrow(self, queryset):
+        return queryset.order_by("name")

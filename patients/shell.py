@@ -132,10 +132,10 @@ def register_portal_page(page: PortalPage) -> PortalPage:
     return page
 
 
-def _switched_on(pages, project) -> set[str]:
+def _switched_on(pages, project, cache=None) -> set[str]:
     """Keys of the pages whose feature flag (if any) is on: one query for all, none without flags."""
     flagged = [p for p in pages if p.feature]
-    enabled = config.flags_enabled(project) if flagged else frozenset()
+    enabled = config.features_on(project, cache=cache) if flagged else frozenset()
     return {p.key for p in pages if not p.feature or p.feature in enabled}
 
 
@@ -148,7 +148,7 @@ def portal_sections(request, patient) -> list[dict]:
     """The portal home's cards for this patient, in order, each {key, template, section}."""
     out = []
     sections = sorted(PORTAL_HOME.values(), key=lambda s: (s.order, s.key))
-    on = _switched_on(sections, patient.project)
+    on = _switched_on(sections, patient.project, request.user)
     for item in sections:
         if item.key not in on:
             continue
@@ -162,7 +162,7 @@ def tabs_for(user, patient) -> list[dict]:
     """The tabs this user sees on this patient's chart, in order, with their URLs."""
     out = []
     tabs = sorted(TABS.values(), key=lambda t: (t.order, t.key))
-    on = _switched_on(tabs, patient.project)
+    on = _switched_on(tabs, patient.project, user)
     for tab in tabs:
         if access.can(user, tab.resource, "read") and tab.key in on:
             out.append({"key": tab.key, "label": tab.label, "url": reverse(tab.url_name, args=[patient.pk]),

@@ -4,14 +4,21 @@ the patient portal's own pages, and the patients API under /api/v1/."""
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from patients.api import PatientViewSet
+from patients.api import MyCareTeamViewSet, PatientCareTeamViewSet, PatientViewSet, ProgramViewSet
 from patients.views import care_team, chart, imports, portal, registry
 
 router = SimpleRouter()
 router.register("patients", PatientViewSet, basename="patient")
+router.register("programs", ProgramViewSet, basename="program")
+api_patterns = [
+    *router.urls,
+    path("patients/<uuid:patient_pk>/care-team/", PatientCareTeamViewSet.as_view({"get": "list"}),
+         name="api_patient_care_team"),
+    path("me/care-team/", MyCareTeamViewSet.as_view({"get": "list"}), name="api_my_care_team"),
+]
 
 urlpatterns = [
-    path("api/v1/", include(router.urls)),
+    path("api/v1/", include(api_patterns)),
     # Staff: the registry, the chart's own tabs, the record
     path("patients/", registry.patient_list, name="patient_list"),
     path("patients/export.csv", registry.patient_export, name="patient_export"),

@@ -19,6 +19,7 @@
     GET  /api/v1/scheduling/calls/<id>/
     POST /api/v1/scheduling/calls/<id>/join/                        → {"url"} (the two participants only)
     POST /api/v1/scheduling/calls/<id>/ring|cancel|end/             (ring, cancel: the caller; end: either side)
+    GET  /api/v1/calendar/events/[<id>/]                            my own calendar events
 
 Routes live in scheduling/urls.py (under /api/v1/).
 """
@@ -30,17 +31,17 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action, api_view, authentication_classes
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 
-from mahalo import access, audit, dates
+from mahalo import access, audit, config, dates, features
 from mahalo.api import GatedViewSet
 from mahalo.models import StaffMember
-from scheduling import calls, services, slots, telehealth
-from scheduling.models import Arrival, Mode, Severity, VirtualVisitSession, Visit, VisitRequest
+from scheduling import calendars, calls, services, slots, telehealth
+from scheduling.models import Arrival, CalendarEvent, Mode, Severity, VirtualVisitSession, Visit, VisitRequest
 
 
 class VisitSerializer(serializers.ModelSerializer):
@@ -230,6 +231,8 @@ class VisitViewSet(GatedViewSet):
     @extend_schema(request=None, responses={200: {"type": "object", "properties": {"url": {"type": "string"}}}})
     @action(detail=True, methods=["post"])
     def join(self, request, *args, **kwargs):
+        if not features.on_for(request.user, config.TELEHEALTH):
+            raise Http404("Video visits are switched off.")  # the rest of the visits API stays
         visit = self.get_object()
         try:
             url = telehealth.join(visit=visit, user=request.user)
@@ -483,6 +486,7 @@ class CallViewSet(GatedViewSet):
     model = VirtualVisitSession
     resource = "scheduling"
     serializer_class = CallSerializer
+    feature = config.TELEHEALTH
     related = ("started_by", "patient__user", "thread__program")
 
     def narrow(self, qs):
@@ -560,3 +564,31 @@ class CallViewSet(GatedViewSet):
         except calls.CallError as exc:
             raise ValidationError({"detail": str(exc)}) from None
         return Response(CallSerializer(call).data)
+
+
+# --- The user's own calendar events (issue 18) ---------------------------------------------------
+# GET /api/v1/calendar/events/[<id>/]   personal events on calendars the user shows (staff and
+# patients); recurring ones as stored (an RRULE in the event's zone, with exdates). Anyone else's is
+# a 404 (scheduling.calendars: a calendar event belongs to one login).
+
+
+class CalendarEventSerializer(serializers.ModelSerializer):
+    calendar = serializers.CharField(source="calendar.name", read_only=True)
+
+    class Meta:
+        model = CalendarEvent
+        fields = ["id", "calendar", "title", "description", "starts_at", "ends_at", "all_day", "location", "category",
+                  "status", "timezone", "rrule", "exdates", "created_at"]
+
+
+@extend_schema_view(list=extend_schema(summary="My calendar events, by start"),
+                    retrieve=extend_schema(summary="One of my calendar events"))
+class MyCalendarEventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, GatedViewSet):
+    model = CalendarEvent
+    resource = "scheduling"
+    serializer_class = CalendarEventSerializer
+    related = ("calendar",)
+    own_rows = staticmethod(calendars.visible_events)
+
+    def narrow(self, queryset):
+        return queryset.order_by("starts_at")

@@ -36,6 +36,9 @@ class SchedulingConfig(AppConfig):
 
 
 def _call_panel(request, thread):
+    from mahalo import config
     from scheduling.views.calls import panel_context
 
+    if not config.feature_on(thread.patient.project, config.TELEHEALTH, cache=request.user):
+        return None  # video calls are switched off for the tenant: no call panel on threads
     return panel_context(request, thread)

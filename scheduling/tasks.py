@@ -3,6 +3,7 @@ every one is safe to run twice."""
 
 from celery import shared_task
 
+from mahalo import config
 from scheduling import calls, services, telehealth
 from scheduling.models import VirtualVisitSession
 
@@ -23,9 +24,13 @@ def send_visit_reminders() -> int:
 def prepare_video_room(session_id: str) -> str:
     """Make the provider's room for one session (after the booking committed).
     A failure is recorded on the session; the first join tries again."""
-    session = VirtualVisitSession.objects.filter(pk=session_id).first()
+    session = VirtualVisitSession.objects.filter(pk=session_id).select_related("visit__patient__project",
+                                                                              "patient__project").first()
     if session is None:
         return "gone"
+    patient = session.patient if session.patient_id else getattr(session.visit, "patient", None)
+    if patient is not None and not config.feature_on(patient.project, config.TELEHEALTH):
+        return "switched off"  # the tenant turned video off: no provider room is made
     try:
         telehealth.ensure_room(session)
     except telehealth.TelehealthError:

@@ -1,4 +1,9 @@
-"""Phone-only sources (Samsung Health, Health Connect): a companion app posts batches
+"""Connections and daily summaries (read-only; the connect/disconnect flows are pages):
+
+    GET /api/v1/patients/<uuid>/wearables/connections/   GET /api/v1/me/wearables/connections/
+    GET /api/v1/patients/<uuid>/daily-metrics/?from=&to=  GET /api/v1/me/daily-metrics/?from=&to=
+
+Phone-only sources (Samsung Health, Health Connect): a companion app posts batches
 of readings.
 
     POST /api/v1/me/device-readings/                  the logged-in patient (JWT from the app)
@@ -19,14 +24,16 @@ result. Daily values are in canonical units (DailyMetric's: hours, bpm, ms, kcal
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import api_view
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from clinical import units
@@ -34,8 +41,9 @@ from clinical.interpret import BP_DIASTOLIC, PLAUSIBLE
 from clinical.metrics import DEVICE_METRICS, METRICS
 from clinical.models import Source
 from mahalo import access, audit, dates
-from wearables import ingest
-from wearables.models import DAILY_FIELDS, DeviceBatch, SyncLog
+from mahalo.api import GatedViewSet
+from wearables import daily, ingest
+from wearables.models import DAILY_FIELDS, Connection, DailyMetric, DeviceBatch, SyncLog
 
 MAX_READINGS = 5000
 MAX_DAYS = 400
@@ -269,3 +277,108 @@ def my_device_readings(request):
     # Through the gate like every other write (a patient's self permissions include wearables:write).
     patient = access.get_patient_for(request.user, me.pk, "write", "wearables")
     return _receive(request, patient)
+
+
+# --- Connections and daily summaries (read-only; issue 18) -------------------------------------
+# Connecting and disconnecting stay on the pages (OAuth needs a browser); these lists feed the app.
+# Tokens never leave the server: the serializer names no token field.
+
+
+class ConnectionSerializer(serializers.ModelSerializer):
+    provider_label = serializers.CharField(source="get_provider_display", read_only=True)
+
+    class Meta:
+        model = Connection
+        fields = ["id", "provider", "provider_label", "status", "connected_at", "disconnected_at", "last_success_at",
+                  "last_attempt_at", "last_error"]
+
+
+class DailyMetricSerializer(serializers.ModelSerializer):
+    # Plain strings in the schema: their choice sets overlap observations' (one enum name each there).
+    source = serializers.CharField(read_only=True, help_text="whoop, oura, garmin, apple_health, ...")
+    hrv_method = serializers.CharField(read_only=True, help_text="rmssd | sdnn | empty")
+
+    class Meta:
+        model = DailyMetric
+        fields = ["id", "date", "source", *DAILY_FIELDS, "updated_at"]
+
+
+DAY_PARAMS = [
+    OpenApiParameter("from", OpenApiTypes.DATE, description="First local day (default: 29 days before `to`)"),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="Last local day, inclusive (default: the patient's today)"),
+]
+
+
+def _day_range(params, patient) -> tuple[date, date]:
+    """`from`/`to` as the patient's local days; 400 with the field for a bad or too long range."""
+    errors, out = {}, {}
+    for field in ("from", "to"):
+        raw = (params.get(field) or "").strip()
+        if raw:
+            try:
+                out[field] = date.fromisoformat(raw)
+            except ValueError:
+                errors[field] = ["Use a date like 2026-03-04."]
+    if errors:
+        raise ValidationError(errors)
+    end = out.get("to") or patient.today
+    start = out.get("from") or end - timedelta(days=29)
+    if start > end:
+        raise ValidationError({"from": ["`from` is after `to`."]})
+    if (end - start).days >= MAX_DAYS:
+        raise ValidationError({"from": [f"Ask for {MAX_DAYS} days at most."]})
+    return start, end
+
+
+def _my_patient(request):
+    me = access.patient_of(request.user)
+    if me is None or access.is_staff_user(request.user):
+        raise Http404("No patient record for this account.")
+    return me
+
+
+@extend_schema_view(list=extend_schema(summary="A patient's wearable connections (no tokens)"))
+class PatientConnectionViewSet(mixins.ListModelMixin, GatedViewSet):
+    model = Connection
+    resource = "wearables"
+    serializer_class = ConnectionSerializer
+    patient_url_kwarg = "patient_pk"
+
+    def narrow(self, queryset):
+        return queryset.order_by("provider")
+
+
+@extend_schema_view(list=extend_schema(summary="My wearable connections (no tokens)"))
+class MyConnectionViewSet(mixins.ListModelMixin, GatedViewSet):
+    model = Connection
+    resource = "wearables"
+    serializer_class = ConnectionSerializer
+
+    def narrow(self, queryset):
+        return queryset.filter(patient_id=_my_patient(self.request).pk).order_by("provider")
+
+
+@extend_schema_view(list=extend_schema(summary="A patient's daily summaries per source, oldest day first",
+                                       parameters=DAY_PARAMS))
+class PatientDailyMetricViewSet(mixins.ListModelMixin, GatedViewSet):
+    model = DailyMetric
+    resource = "wearables"
+    serializer_class = DailyMetricSerializer
+    patient_url_kwarg = "patient_pk"
+
+    def narrow(self, queryset):
+        start, end = _day_range(self.request.query_params, self._url_patient())
+        return daily.between(queryset, start, end).order_by("date", "source")
+
+
+@extend_schema_view(list=extend_schema(summary="My daily summaries per source, oldest day first",
+                                       parameters=DAY_PARAMS))
+class MyDailyMetricViewSet(mixins.ListModelMixin, GatedViewSet):
+    model = DailyMetric
+    resource = "wearables"
+    serializer_class = DailyMetricSerializer
+
+    def narrow(self, queryset):
+        me = _my_patient(self.request)
+        start, end = _day_range(self.request.query_params, me)
+        return daily.between(queryset.filter(patient_id=me.pk), start, end).order_by("date", "source")

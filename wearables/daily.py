@@ -181,8 +181,13 @@ _ROW_FIELDS = ("date", "source", "device", "hrv_method", *{m.field for m in METR
 
 def fetch_rows(patient, start: date, end: date) -> list[DailyMetric]:
     """Every source's daily rows for the patient from start to end inclusive: one query."""
-    return list(DailyMetric.objects.filter(patient_id=patient.pk, date__gte=start, date__lte=end)
+    return list(between(DailyMetric.objects.filter(patient_id=patient.pk), start, end)
                 .only(*_ROW_FIELDS).order_by("date", "source"))
+
+
+def between(queryset, start: date, end: date):
+    """Daily rows from start to end inclusive (the patient's local days): the chart's and the API's range."""
+    return queryset.filter(date__gte=start, date__lte=end)
 
 
 def daily_series(patient, start: date, end: date, *, metrics=TREND_METRICS,

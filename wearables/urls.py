@@ -10,6 +10,13 @@ api_patterns = [
     path("me/device-readings/", api.my_device_readings, name="api_my_device_readings"),
     path("patients/<uuid:patient_id>/device-readings/", api.patient_device_readings,
          name="api_patient_device_readings"),
+    path("patients/<uuid:patient_pk>/wearables/connections/", api.PatientConnectionViewSet.as_view({"get": "list"}),
+         name="api_patient_wearable_connections"),
+    path("me/wearables/connections/", api.MyConnectionViewSet.as_view({"get": "list"}),
+         name="api_my_wearable_connections"),
+    path("patients/<uuid:patient_pk>/daily-metrics/", api.PatientDailyMetricViewSet.as_view({"get": "list"}),
+         name="api_patient_daily_metrics"),
+    path("me/daily-metrics/", api.MyDailyMetricViewSet.as_view({"get": "list"}), name="api_my_daily_metrics"),
 ]
 
 urlpatterns = [

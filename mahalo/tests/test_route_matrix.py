@@ -80,11 +80,14 @@ ROUTE_MODELS = {
     ("api_patient_wellness_session", "pk"): "assessments.WellnessSession",
     ("portal_wellness_session", "session_id"): "assessments.WellnessSession",
     ("api_my_dose", "pk"): "care.MedicationDose",
+    ("api_patient_lab", "pk"): "clinical.LabOrder", ("api_my_notification_read", "pk"): "messaging.Notification",
+    ("api_my_calendar_event", "pk"): "scheduling.CalendarEvent",
 }
 ROUTER_MODELS = {  # DRF router basenames: their `pk`
     "patient": "patients.Patient", "scheduling-visit": "scheduling.Visit",
     "scheduling-visit-request": "scheduling.VisitRequest", "alert": "clinical.Alert",
-    "scheduling-call": "scheduling.VirtualVisitSession",
+    "scheduling-call": "scheduling.VirtualVisitSession", "rule": "clinical.ClinicalRule",
+    "program": "patients.Program",
 }
 # Plain values (not objects).
 CONSTANTS = {
@@ -308,7 +311,7 @@ def _complete(demo):
     from assessments import instruments
     from assessments.services import response_submit
     from assessments.tests.factories import assign, phq9_answers
-    from clinical.tests.factories import RecommendationFactory
+    from clinical.tests.factories import BloodTestFactory, LabOrderFactory, RecommendationFactory
     from messaging.models import Thread
     from messaging.tests.factories import attach
     from patients.tests.factories import PatientImportFactory
@@ -321,6 +324,7 @@ def _complete(demo):
         if scope != "self":
             PatientImportFactory(created_by=staff, file=ContentFile(b"first_name,last_name\n", name="p.csv"))
         RecommendationFactory(patient=patient)
+        BloodTestFactory(patient=patient, lab_order=LabOrderFactory(patient=patient))
         AppleHealthImport.objects.create(project=patient.project, patient=patient, file="imports/x.zip",
                                          original_name="export.zip")
         response_submit(assignment=assign(patient, instruments.PHQ9), answers=phq9_answers([0] * 8 + [1]),
