@@ -55,3 +55,5 @@ class CareConfig(AppConfig):
             "task": "care.generate_doses", "schedule": 3600.0})
         celery_app.conf.beat_schedule.setdefault("care-mark-missed-doses", {
             "task": "care.mark_missed_doses", "schedule": 300.0})
+        celery_app.conf.beat_schedule.setdefault("care-notify-due-tasks", {
+            "task": "care.notify_due_tasks", "schedule": 300.0})
