@@ -57,3 +57,8 @@ class CareConfig(AppConfig):
             "task": "care.mark_missed_doses", "schedule": 300.0})
         celery_app.conf.beat_schedule.setdefault("care-notify-due-tasks", {
             "task": "care.notify_due_tasks", "schedule": 300.0})
+        # Visit notes, referrals and excuse notes (chart tabs), the patient's documents (portal).
+        shell.register_tab(shell.Tab("notes", "Notes", 43, "patient_notes", "care/tab_notes.html", resource=R))
+        shell.register_tab(shell.Tab("referrals", "Referrals", 44, "patient_referrals", "care/tab_referrals.html",
+                                     resource=R))
+        shell.register_portal_page(shell.PortalPage("documents", "Documents", 60, "portal_documents"))
