@@ -62,3 +62,7 @@ class CareConfig(AppConfig):
         shell.register_tab(shell.Tab("referrals", "Referrals", 44, "patient_referrals", "care/tab_referrals.html",
                                      resource=R))
         shell.register_portal_page(shell.PortalPage("documents", "Documents", 60, "portal_documents"))
+        # The rules engine's suggest_visit makes a real visit request (clinical can't import scheduling).
+        from care.services import rule_actions
+
+        alerting.register_action(ClinicalRule.Action.SUGGEST_VISIT, rule_actions.on_rule_suggest_visit)

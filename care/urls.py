@@ -1,11 +1,16 @@
 """Care's routes: pages, and its /api/v1/ routes (included once from mahalo/urls.py)."""
 
 from django.urls import include, path
+from rest_framework.routers import SimpleRouter
 
 from care import api
 from care.views import medications, notes, plans, portal, referrals, tasks
 
+router = SimpleRouter()
+router.register("care/tasks", api.TaskViewSet, basename="care-task")
+
 api_patterns = [
+    *router.urls,
     path("me/doses/", api.my_doses, name="api_my_doses"),
     path("me/doses/<uuid:pk>/", api.my_dose, name="api_my_dose"),
 ]

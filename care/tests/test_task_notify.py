@@ -59,3 +59,24 @@ def test_patients_are_not_offered_staff_task_events(world):
 
     assert "task_overdue" not in dict(events_for(world.patient_user))
     assert "task_overdue" in dict(events_for(world.clinician))
+
+
+def test_a_suggest_visit_rule_makes_a_visit_request_in_the_queue(world, login):
+    from clinical import alerting
+    from clinical.models import ClinicalRule
+    from clinical.tests.alert_helpers import bp, default_rule
+    from scheduling.models import VisitRequest
+
+    patient = world.cardiac_patients[1]
+    rule = default_rule(world.cardiac, "hypertensive_crisis")
+    rule.action = ClinicalRule.Action.SUGGEST_VISIT
+    rule.save()
+    bp(patient, 190, 100, timezone.now() - timedelta(hours=1))
+    alerting.evaluate_patient(patient, [rule])
+    req = VisitRequest.objects.get(patient=patient)
+    assert rule.name in req.reason and req.status == "NEW"
+    bp(patient, 192, 104, timezone.now() - timedelta(minutes=5))
+    alerting.evaluate_patient(patient, [rule])  # the same open alert: no second request
+    assert VisitRequest.objects.filter(patient=patient).count() == 1
+    page = login(world.clinician).get("/schedule/requests/")
+    assert page.status_code == 200 and patient.full_name in page.content.decode()

@@ -86,7 +86,7 @@ ROUTE_MODELS = {
 ROUTER_MODELS = {  # DRF router basenames: their `pk`
     "patient": "patients.Patient", "scheduling-visit": "scheduling.Visit",
     "scheduling-visit-request": "scheduling.VisitRequest", "alert": "clinical.Alert",
-    "scheduling-call": "scheduling.VirtualVisitSession",
+    "scheduling-call": "scheduling.VirtualVisitSession", "care-task": "care.Task",
 }
 # Plain values (not objects).
 CONSTANTS = {
