@@ -83,7 +83,9 @@ def _error(field: str, message: str) -> ValidationError:
     return ValidationError({field: [message]})
 
 
-def lab_order_create(*, patient, tests: list[str], notes: str = "", actor, request=None) -> LabOrder:
+def lab_order_create(*, patient, tests: list[str], notes: str = "", actor, request=None, visit_ref=None) -> LabOrder:
+    """`visit_ref`: the id of the scheduling.Visit the order was placed in (the caller checked it is this
+    patient's; clinical does not import scheduling)."""
     names = list(dict.fromkeys(t.strip()[:120] for t in tests if t and t.strip()))
     if not names:
         raise _error("tests", "Name at least one test.")
@@ -91,7 +93,7 @@ def lab_order_create(*, patient, tests: list[str], notes: str = "", actor, reque
         raise _error("tests", f"At most {MAX_TESTS} tests per order.")
     with transaction.atomic():
         order = LabOrder.objects.create(project_id=patient.project_id, patient=patient, program_id=patient.program_id,
-                                        ordered_by=actor, tests=names, notes=notes.strip())
+                                        ordered_by=actor, tests=names, notes=notes.strip(), visit_ref=visit_ref)
         audit.record(action="write", request=request, actor=actor, resource="clinical", patient=patient,
                      object_id=order.pk, metadata={"event": "lab_order_create", "tests": names})
     return order

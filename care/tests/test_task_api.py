@@ -28,7 +28,7 @@ def test_list_with_the_pages_filter_create_complete_and_comment(world, api_login
                     format="json").status_code == 404
     r = api.post(URL, {"patient": str(patient.pk), "title": "Book echo", "priority": "high",
                        "assignee": str(world.clinician.pk), "due_at": "2030-01-02T10:00:00Z"}, format="json")
-    assert r.status_code == 201 and r.json()["assignee"] == world.clinician.pk
+    assert r.status_code == 201 and r.json()["assignee"] == str(world.clinician.pk)
     new = Task.objects.get(title="Book echo")
     assert api.post(f"{URL}{new.pk}/status/", {"action": "complete", "outcome": ""}, format="json").status_code == 400
     r = api.post(f"{URL}{new.pk}/status/", {"action": "complete", "outcome": "Booked for Friday"}, format="json")
