@@ -54,3 +54,33 @@ class GoalAdmin(ReadOnlyGatedAdmin):
     list_display = ("title", "patient", "target_value", "current_value", "unit", "due_date", "status")
     list_filter = ("status",)
     list_select_related = ("patient",)
+
+
+# Visit notes, referrals and excuse notes: written by care's services (signing, issuing, revoking are
+# audited steps), so read-only here.
+from care.models import ExcuseNote, Referral, VisitNote  # noqa: E402
+
+
+@admin.register(VisitNote)
+class VisitNoteAdmin(ReadOnlyGatedAdmin):
+    gate_resource = "clinical"
+    list_display = ("title", "patient", "author", "status", "signed_at", "shareable")
+    list_filter = ("status", "shareable", "template")
+    list_select_related = ("patient", "author")
+
+
+@admin.register(Referral)
+class ReferralAdmin(ReadOnlyGatedAdmin):
+    gate_resource = "clinical"
+    list_display = ("specialty", "patient", "provider", "priority", "status", "created_at")
+    list_filter = ("status", "priority")
+    list_select_related = ("patient", "provider")
+
+
+@admin.register(ExcuseNote)
+class ExcuseNoteAdmin(ReadOnlyGatedAdmin):
+    gate_resource = "clinical"
+    list_display = ("type", "patient", "provider", "start_date", "end_date", "status", "revoked_at")
+    list_filter = ("status", "type")
+    list_select_related = ("patient", "provider")
+    exclude = ("issued_html",)

@@ -92,3 +92,143 @@ def my_dose(request, pk):
     except DjangoValidationError as exc:
         raise serializers.ValidationError(exc.message_dict) from None
     return Response(DoseSerializer(dose).data)
+
+
+# --- Tasks (issue 16): /api/v1/care/tasks/ -------------------------------------------------------
+# GET list (mine | team | unassigned, with the page's one filter: care.services.tasks.parse_filter),
+# POST create, GET one, POST <id>/status/ (start | complete | cancel), POST <id>/comments/. Staff only:
+# a patient login's clinical:read on itself does not make it a task list reader.
+
+from rest_framework import status as http_status  # noqa: E402
+from rest_framework.decorators import action  # noqa: E402
+
+from care.models import Task, TaskComment  # noqa: E402
+from care.services import tasks as task_services  # noqa: E402
+from mahalo.api import GatedViewSet  # noqa: E402
+
+
+class TaskCommentSerializer(serializers.ModelSerializer):
+    author = serializers.CharField(source="author.get_full_name", default="")
+
+    class Meta:
+        model = TaskComment
+        fields = ["id", "author", "body", "created_at"]
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    patient_name = serializers.CharField(source="patient.full_name")
+    assignee_name = serializers.CharField(source="assignee.get_full_name", default=None)
+    overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Task
+        fields = ["id", "patient", "patient_name", "title", "description", "assignee", "assignee_name", "due_at",
+                  "priority", "status", "source", "outcome", "completed_at", "created_at", "overdue"]
+
+    def get_overdue(self, obj) -> bool:
+        return obj.is_overdue()
+
+
+class TaskIn(serializers.Serializer):
+    patient = serializers.UUIDField()
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    assignee = serializers.UUIDField(required=False, allow_null=True)
+    due_at = AwareDateTime(required=False, allow_null=True)
+    priority = serializers.ChoiceField(choices=Task.Priority.choices, default=Task.Priority.NORMAL)
+
+
+class TaskStatusIn(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["start", "complete", "cancel"])
+    outcome = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TaskCommentIn(serializers.Serializer):
+    body = serializers.CharField(max_length=5000)
+
+
+def _staff_only(request):
+    if not access.is_staff_user(request.user):
+        raise Http404
+
+
+def _django_errors(exc: DjangoValidationError):
+    return serializers.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
+
+
+class TaskViewSet(GatedViewSet):
+    model = Task
+    resource = R
+    serializer_class = TaskSerializer
+    related = ("patient", "assignee")
+
+    @extend_schema(parameters=[OpenApiParameter(n) for n in ("view", "status", "priority", "due", "source",
+                                                             "patient")], summary="Tasks (the page's filter)")
+    def list(self, request, *args, **kwargs):
+        _staff_only(request)
+        f = task_services.parse_filter(request.query_params)
+        if f.errors:
+            raise serializers.ValidationError({k: [v] for k, v in f.errors.items()})
+        rows = task_services.filter_tasks(request.user, f)  # the gate's rows (access.scoped), filtered
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(TaskSerializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        _staff_only(request)
+        return Response(TaskSerializer(self.get_object()).data)
+
+    @extend_schema(request=TaskIn, responses={201: TaskSerializer}, summary="Create a task")
+    def create(self, request, *args, **kwargs):
+        _staff_only(request)
+        incoming = TaskIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        d = incoming.validated_data
+        patient = access.patient_for_request(request, d["patient"], "write", R)
+        assignee = None
+        if d.get("assignee"):
+            assignee = next((u for u in task_services.assignable_staff(request.user, patient)
+                             if u.pk == d["assignee"]), None)
+            if assignee is None:
+                raise serializers.ValidationError({"assignee": ["Choose a colleague who can see this patient."]})
+        try:
+            task = task_services.task_create(patient=patient, title=d["title"], description=d["description"],
+                                             actor=request.user, assignee=assignee, due_at=d.get("due_at"),
+                                             priority=d["priority"], request=request, via="api")
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from None
+        return Response(TaskSerializer(task).data, status=http_status.HTTP_201_CREATED)
+
+    @extend_schema(request=TaskStatusIn, responses=TaskSerializer, summary="Start, complete or cancel a task")
+    @action(detail=True, methods=["post"], url_path="status")
+    def set_status(self, request, *args, **kwargs):
+        _staff_only(request)
+        task = self.get_object()
+        incoming = TaskStatusIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        d = incoming.validated_data
+        try:
+            if d["action"] == "start":
+                task = task_services.task_start(task=task, actor=request.user, request=request, via="api")
+            elif d["action"] == "complete":
+                task = task_services.task_complete(task=task, actor=request.user, outcome=d["outcome"],
+                                                   request=request, via="api")
+            else:
+                task = task_services.task_cancel(task=task, actor=request.user, reason=d["outcome"],
+                                                 request=request, via="api")
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from None
+        return Response(TaskSerializer(task).data)
+
+    @extend_schema(request=TaskCommentIn, responses={201: TaskCommentSerializer}, summary="Comment on a task")
+    @action(detail=True, methods=["post"])
+    def comments(self, request, *args, **kwargs):
+        _staff_only(request)
+        task = self.get_object()
+        incoming = TaskCommentIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            comment = task_services.task_comment(task=task, actor=request.user, body=incoming.validated_data["body"],
+                                                 request=request, via="api")
+        except DjangoValidationError as exc:
+            raise _django_errors(exc) from None
+        return Response(TaskCommentSerializer(comment).data, status=http_status.HTTP_201_CREATED)

@@ -55,3 +55,14 @@ class CareConfig(AppConfig):
             "task": "care.generate_doses", "schedule": 3600.0})
         celery_app.conf.beat_schedule.setdefault("care-mark-missed-doses", {
             "task": "care.mark_missed_doses", "schedule": 300.0})
+        celery_app.conf.beat_schedule.setdefault("care-notify-due-tasks", {
+            "task": "care.notify_due_tasks", "schedule": 300.0})
+        # Visit notes, referrals and excuse notes (chart tabs), the patient's documents (portal).
+        shell.register_tab(shell.Tab("notes", "Notes", 43, "patient_notes", "care/tab_notes.html", resource=R))
+        shell.register_tab(shell.Tab("referrals", "Referrals", 44, "patient_referrals", "care/tab_referrals.html",
+                                     resource=R))
+        shell.register_portal_page(shell.PortalPage("documents", "Documents", 60, "portal_documents"))
+        # The rules engine's suggest_visit makes a real visit request (clinical can't import scheduling).
+        from care.services import rule_actions
+
+        alerting.register_action(ClinicalRule.Action.SUGGEST_VISIT, rule_actions.on_rule_suggest_visit)

@@ -1,11 +1,16 @@
 """Care's routes: pages, and its /api/v1/ routes (included once from mahalo/urls.py)."""
 
 from django.urls import include, path
+from rest_framework.routers import SimpleRouter
 
 from care import api
-from care.views import medications, plans, portal, tasks
+from care.views import medications, notes, plans, portal, referrals, tasks
+
+router = SimpleRouter()
+router.register("care/tasks", api.TaskViewSet, basename="care-task")
 
 api_patterns = [
+    *router.urls,
     path("me/doses/", api.my_doses, name="api_my_doses"),
     path("me/doses/<uuid:pk>/", api.my_dose, name="api_my_dose"),
 ]
@@ -26,5 +31,23 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/care-plan/goals/<uuid:goal_id>/", plans.goal_update, name="goal_update"),
     path("portal/today/", portal.portal_today, name="portal_today"),
     path("portal/today/doses/<uuid:dose_id>/", portal.portal_dose, name="portal_dose"),
+    path("patients/<uuid:patient_id>/notes/", notes.patient_notes, name="patient_notes"),
+    path("patients/<uuid:patient_id>/notes/new/", notes.note_new, name="note_new"),
+    path("patients/<uuid:patient_id>/notes/<uuid:note_id>/", notes.note_detail, name="note_detail"),
+    path("patients/<uuid:patient_id>/referrals/", referrals.patient_referrals, name="patient_referrals"),
+    path("patients/<uuid:patient_id>/referrals/<uuid:referral_id>/", referrals.referral_detail,
+         name="referral_detail"),
+    path("patients/<uuid:patient_id>/referrals/<uuid:referral_id>/letter.pdf", referrals.referral_letter,
+         name="referral_letter"),
+    path("patients/<uuid:patient_id>/referrals/files/<uuid:attachment_id>/", referrals.referral_attachment,
+         name="referral_attachment"),
+    path("patients/<uuid:patient_id>/excuse-notes/new/", referrals.excuse_new, name="excuse_new"),
+    path("patients/<uuid:patient_id>/excuse-notes/<uuid:excuse_id>/", referrals.excuse_detail, name="excuse_detail"),
+    path("patients/<uuid:patient_id>/excuse-notes/<uuid:excuse_id>/note.pdf", referrals.excuse_pdf,
+         name="excuse_pdf"),
+    path("portal/documents/", referrals.portal_documents, name="portal_documents"),
+    path("portal/documents/summaries/<uuid:note_id>/", referrals.portal_visit_summary, name="portal_visit_summary"),
+    path("portal/documents/excuse-notes/<uuid:excuse_id>/note.pdf", referrals.portal_excuse_pdf,
+         name="portal_excuse_pdf"),
     path("api/v1/", include(api_patterns)),
 ]

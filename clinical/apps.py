@@ -67,3 +67,4 @@ class ClinicalConfig(AppConfig):
         shell.register_portal_page(shell.PortalPage("vitals", "My readings", 40, "portal_vitals"))
         shell.register_portal_page(shell.PortalPage("recommendations", "Recommendations", 50,
                                                     "portal_recommendations"))
+        shell.register_portal_page(shell.PortalPage("labs", "Lab results", 45, "portal_labs"))

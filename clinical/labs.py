@@ -83,7 +83,9 @@ def _error(field: str, message: str) -> ValidationError:
     return ValidationError({field: [message]})
 
 
-def lab_order_create(*, patient, tests: list[str], notes: str = "", actor, request=None) -> LabOrder:
+def lab_order_create(*, patient, tests: list[str], notes: str = "", actor, request=None, visit_ref=None) -> LabOrder:
+    """`visit_ref`: the id of the scheduling.Visit the order was placed in (the caller checked it is this
+    patient's; clinical does not import scheduling)."""
     names = list(dict.fromkeys(t.strip()[:120] for t in tests if t and t.strip()))
     if not names:
         raise _error("tests", "Name at least one test.")
@@ -91,7 +93,7 @@ def lab_order_create(*, patient, tests: list[str], notes: str = "", actor, reque
         raise _error("tests", f"At most {MAX_TESTS} tests per order.")
     with transaction.atomic():
         order = LabOrder.objects.create(project_id=patient.project_id, patient=patient, program_id=patient.program_id,
-                                        ordered_by=actor, tests=names, notes=notes.strip())
+                                        ordered_by=actor, tests=names, notes=notes.strip(), visit_ref=visit_ref)
         audit.record(action="write", request=request, actor=actor, resource="clinical", patient=patient,
                      object_id=order.pk, metadata={"event": "lab_order_create", "tests": names})
     return order
@@ -266,3 +268,60 @@ def grouped_results(patient, *, limit_per_test: int = 24) -> list[TestGroup]:
     out = [TestGroup(name=results[0].test_name, results=results, trend=_sparkline(results))
            for results in groups.values()]
     return sorted(out, key=lambda g: g.name.lower())
+
+
+# --- Releasing results to the patient (issue 16) ------------------------------------------------
+
+def unreleased_count(patient) -> int:
+    return BloodTest.objects.filter(patient_id=patient.pk, released_at__isnull=True).count()
+
+
+def lab_results_release(*, patient, actor, request=None) -> int:
+    """Release every not-yet-released result of a (gated) patient to their portal; tell the patient.
+    Returns how many were released. Staff with clinical:write only; audited."""
+    if not access.is_staff_user(actor) or not access.can(actor, "clinical", "write", patient):
+        raise _error("__all__", "You may not release this patient's results.")
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(BloodTest.objects.select_for_update().filter(patient_id=patient.pk, released_at__isnull=True))
+        for row in rows:
+            row.released_at, row.released_by = now, actor
+            row._change_reason = "released to the patient"
+            row.save()  # one by one: simple-history keeps who released what
+        if rows:
+            audit.record(action="update", request=request, actor=actor, resource="clinical", patient=patient,
+                         object_id=rows[0].pk, metadata={"event": "lab_results_release",
+                                                         "results": [str(r.pk) for r in rows]})
+            if patient.user_id:
+                from messaging.notify import notify
+
+                notify(event_type="lab_results_released", recipients=[patient.user], patient=patient, context={},
+                       key=f"lab_release:{patient.pk}:{now.isoformat()}", link="/portal/labs/")
+    return len(rows)
+
+
+def plain_range(result: BloodTest) -> str:
+    """The patient's words for a result against its reference range."""
+    if result.in_range is None:
+        return "No reference range given"
+    if result.in_range:
+        return "Within the reference range"
+    if result.reference_high is not None and result.value > result.reference_high:
+        return "Above the reference range"
+    return "Below the reference range"
+
+
+def released_results(patient, *, limit_per_test: int = 12) -> list[TestGroup]:
+    """The patient's released results, grouped per test (the portal: released only)."""
+    groups: dict[str, list[BloodTest]] = {}
+    rows = BloodTest.objects.filter(patient_id=patient.pk, released_at__isnull=False).order_by("test_name",
+                                                                                                "-recorded_at")
+    for row in rows:
+        bucket = groups.setdefault(row.test_name.strip().lower(), [])
+        if len(bucket) < limit_per_test:
+            row.shown = _g(row.value)
+            row.low_shown, row.high_shown = _g(row.reference_low), _g(row.reference_high)
+            row.plain = plain_range(row)
+            bucket.append(row)
+    return sorted((TestGroup(name=r[0].test_name, results=r, trend=None) for r in groups.values()),
+                  key=lambda g: g.name.lower())

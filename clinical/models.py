@@ -112,6 +112,10 @@ class LabOrder(models.Model):
     ordered_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     cancelled_reason = models.TextField(blank=True)
+    # The visit the order was placed in (scheduling.Visit's id). Not a foreign key: clinical and
+    # scheduling are siblings (.importlinter) and neither depends on the other; the care app, above
+    # both, resolves it.
+    visit_ref = models.UUIDField(null=True, blank=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
@@ -138,6 +142,10 @@ class BloodTest(models.Model):
     recorded_at = models.DateTimeField()
     entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
+    # A clinician releases a result to the patient (the portal shows released results only).
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
 

@@ -73,4 +73,5 @@ urlpatterns = [
     # Portal
     path("portal/vitals/", portal.portal_vitals, name="portal_vitals"),
     path("portal/recommendations/", portal.portal_recommendations, name="portal_recommendations"),
+    path("portal/labs/", portal.portal_labs, name="portal_labs"),
 ]

@@ -13,7 +13,8 @@ def events_for(user) -> list[tuple[str, str]]:
     """Staff get every event; patients everything but staff-only alerts and requests."""
     if access.is_staff_user(user):
         return list(EVENT_TYPES)
-    return [(k, v) for k, v in EVENT_TYPES if k not in ("alert_created", "care_team_request")]
+    return [(k, v) for k, v in EVENT_TYPES if k not in ("alert_created", "care_team_request", "task_due_soon",
+                                                         "task_overdue")]
 
 
 def channels_for() -> list[tuple[str, str]]:

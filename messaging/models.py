@@ -27,6 +27,11 @@ EVENT_TYPES = [
     ("call_scheduled", "Video call scheduled"),
     ("call_missed", "Missed video call"),
     ("call_cancelled", "Video call cancelled"),
+    ("task_due_soon", "Task due soon (staff)"),
+    ("task_overdue", "Task overdue (staff)"),
+    ("excuse_note_issued", "Excuse note ready"),
+    ("lab_results_released", "Lab results ready"),
+    ("visit_summary_shared", "Visit summary ready"),
 ]
 SAFETY_CRITICAL_EVENTS = frozenset({"alert_created"})
 CHANNELS = [("in_app", "In the app"), ("email", "Email"), ("push", "Web push"), ("sms", "Text message")]

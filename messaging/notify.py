@@ -74,6 +74,12 @@ DEFAULTS: dict[str, tuple[str, str]] = {
                                                "cancelled the video call."),
     "care_team_request": ("Care-team request", "There is a new care-team request{% if patient_name %} from "
                                                "{{ patient_name }}{% endif %}."),
+    "task_due_soon": ("Task due soon", "A task assigned to you is due soon{% if due %} ({{ due }}){% endif %}."),
+    "task_overdue": ("Task overdue", "A task assigned to you is overdue{% if due %} (was due {{ due }}){% endif %}."),
+    "excuse_note_issued": ("Your note is ready", "Your care team issued a document for you. Open the portal to "
+                                                 "download it."),
+    "lab_results_released": ("Lab results ready", "New lab results are ready to view in the portal."),
+    "visit_summary_shared": ("Visit summary ready", "A summary of your visit is ready to read in the portal."),
 }
 
 # Staff read many notifications about many patients: without a template of the project's, a
@@ -104,6 +110,12 @@ STAFF_DEFAULTS: dict[str, tuple[str, str]] = {
     "care_team_request": ("Care-team request: {{ patient_name }}",
                           "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %} asked you to join their care "
                           "team{% if note %}: “{{ note }}”{% endif %}."),
+    "task_due_soon": ("Task due soon: {{ patient_name }}",
+                      "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %}: “{{ task }}” is due"
+                      "{% if due %} {{ due }}{% else %} soon{% endif %}."),
+    "task_overdue": ("Task overdue: {{ patient_name }}",
+                     "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %}: “{{ task }}” is overdue"
+                     "{% if due %} (was due {{ due }}){% endif %}."),
     "questionnaire_due": ("Questionnaire due: {{ patient_name }}",
                           "{{ patient_name }}: a questionnaire is due{% if name %} ({{ name }}){% endif %}."),
 }

@@ -3,5 +3,7 @@ medications and their doses, care plans and goals. Rehab (exercise, prescription
 their own modules."""
 
 from care.models.medications import Medication, MedicationDose  # noqa: F401
+from care.models.notes import NoteAddendum, VisitNote  # noqa: F401
 from care.models.plans import CarePlan, CarePlanTemplate, Goal  # noqa: F401
+from care.models.referrals import ExcuseNote, Referral, ReferralAttachment  # noqa: F401
 from care.models.tasks import Task, TaskComment  # noqa: F401

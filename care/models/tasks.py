@@ -62,9 +62,13 @@ class Task(models.Model):
                                      related_name="+")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                    related_name="+")
+    # When the assignee was told the task is due soon / overdue (care.services.task_notify): the
+    # sweeper's "not yet" filter; the notification key carries the due time, so a new due time tells again.
+    due_soon_notified_at = models.DateTimeField(null=True, blank=True)
+    overdue_notified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["due_soon_notified_at", "overdue_notified_at"])
 
     class Meta:
         ordering = ["due_at", "-created_at"]

@@ -50,6 +50,7 @@ def labs_context(request, patient, *, order_form=None, results_form=None, result
         "results_order": results_order,
         "failed_order": failed_order,
         "transition_error": transition_error,
+        "unreleased": labs.unreleased_count(patient),
     }
 
 
@@ -90,6 +91,16 @@ def _post(request, patient) -> HttpResponse | dict:
             return labs_context(request, patient, failed_order=order.pk,
                                 transition_error=" ".join(m for ms in exc.message_dict.values() for m in ms))
         messages.success(request, "Order updated.")
+        return redirect(tab_url)
+    if action == "release":
+        if not access.can(request.user, "clinical", "write", patient):
+            raise Http404
+        try:
+            count = labs.lab_results_release(patient=patient, actor=request.user, request=request)
+        except ValidationError as exc:
+            return labs_context(request, patient, transition_error=" ".join(exc.messages))
+        messages.success(request, f"{count} result{'s' if count != 1 else ''} released to the patient."
+                         if count else "Every result was already released.")
         return redirect(tab_url)
     if action == "results":
         if not access.can(request.user, "clinical", "write", patient):

@@ -76,3 +76,18 @@ def portal_recommendations(request: HttpRequest, patient) -> HttpResponse:
         "tzname": _tz(patient).key if patient.program_id else "UTC",
         "portal_nav": "recommendations",
     })
+
+
+@portal_page
+def portal_labs(request: HttpRequest, patient) -> HttpResponse:
+    """The patient's lab results that a clinician released, with the reference range and plain words
+    for in or out of range. Unreleased results are not shown (nor counted)."""
+    from clinical import labs
+
+    patient = access.get_patient_for(request.user, patient.pk, "read", "clinical")
+    audit.record(request=request, action="read", resource="clinical", patient=patient,
+                 metadata={"via": "portal", "page": "labs"})
+    return render(request, "clinical/portal_labs.html", {
+        "patient": patient, "groups": labs.released_results(patient),
+        "tzname": _tz(patient).key if patient.program_id else "UTC", "portal_nav": "labs",
+    })

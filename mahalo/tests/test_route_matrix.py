@@ -54,7 +54,8 @@ KWARG_MODELS = {
     "questionnaire_id": "assessments.Questionnaire",
     "call_id": "scheduling.VirtualVisitSession", "consent_id": "clinical.RpmConsent",
     "task_id": "care.Task", "medication_id": "care.Medication", "plan_id": "care.CarePlan", "goal_id": "care.Goal",
-    "dose_id": "care.MedicationDose",
+    "dose_id": "care.MedicationDose", "note_id": "care.VisitNote", "referral_id": "care.Referral",
+    "excuse_id": "care.ExcuseNote",
 }
 ROUTE_MODELS = {
     ("patient_import_detail", "import_id"): "patients.PatientImport",
@@ -82,11 +83,12 @@ ROUTE_MODELS = {
     ("api_my_dose", "pk"): "care.MedicationDose",
     ("api_patient_lab", "pk"): "clinical.LabOrder", ("api_my_notification_read", "pk"): "messaging.Notification",
     ("api_my_calendar_event", "pk"): "scheduling.CalendarEvent",
+    ("referral_attachment", "attachment_id"): "care.ReferralAttachment",
 }
 ROUTER_MODELS = {  # DRF router basenames: their `pk`
     "patient": "patients.Patient", "scheduling-visit": "scheduling.Visit",
     "scheduling-visit-request": "scheduling.VisitRequest", "alert": "clinical.Alert",
-    "scheduling-call": "scheduling.VirtualVisitSession", "rule": "clinical.ClinicalRule",
+    "scheduling-call": "scheduling.VirtualVisitSession", "rule": "clinical.ClinicalRule", "care-task": "care.Task",
     "program": "patients.Program",
 }
 # Plain values (not objects).
@@ -109,6 +111,8 @@ OWNER_PATHS = {
     "scheduling.CalendarFeedToken": ("user", "user"),
     "patients.PatientImport": ("imports", "created_by"),
     "patients.CareTeamLink": ("link", "patient"),
+    "care.ReferralAttachment": ("patient", "referral__patient"),
+    "care.NoteAddendum": ("patient", "note__patient"),
 }
 # The admin lists a patient's notifications (deliveries) to staff who see the patient.
 ADMIN_OWNER_PATHS = {"messaging.Notification": ("patient", "patient")}
@@ -306,6 +310,25 @@ class Demo:
         return False
 
 
+def _care_documents(patient, staff):
+    """A visit note, a referral with a file and an excuse note (issued) of this patient, by their clinician."""
+    from datetime import timedelta
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from care.services import notes, referrals
+
+    note = notes.note_create(patient=patient, actor=staff, via="test")
+    notes.note_update(note=note, actor=staff, sections={"plan": "Walk daily"}, shareable=True)
+    notes.note_sign(note=note, actor=staff)
+    referrals.referral_create(patient=patient, actor=staff, data=referrals.ReferralIn(specialty="Cardiology",
+                                                                                       reason="Palpitations"),
+                              files=[SimpleUploadedFile("n.txt", b"plain note", content_type="text/plain")])
+    excuse = referrals.excuse_create(patient=patient, actor=staff, data=referrals.ExcuseIn(
+        type="WORK", start_date=patient.today, end_date=patient.today + timedelta(days=2), reason="Rest"))
+    referrals.excuse_issue(note=excuse, actor=staff)
+
+
 def _complete(demo):
     """Rows the demo does not seed, one per scope, so every route has objects to attack."""
     from assessments import instruments
@@ -329,6 +352,7 @@ def _complete(demo):
                                          original_name="export.zip")
         response_submit(assignment=assign(patient, instruments.PHQ9), answers=phq9_answers([0] * 8 + [1]),
                         actor=staff, via="staff")
+        _care_documents(patient, demo.users["lead"] if scope == "metabolic" else staff)  # the dietitian can't write
         thread = Thread.objects.filter(patient__in=patients).order_by("pk").first()
         if thread is not None:
             attach(thread, thread.created_by or staff)
