@@ -3,7 +3,7 @@
 from django.urls import include, path
 
 from care import api
-from care.views import medications, plans, portal, tasks
+from care.views import medications, plans, portal, rehab, rehab_portal, tasks
 
 api_patterns = [
     path("me/doses/", api.my_doses, name="api_my_doses"),
@@ -26,5 +26,20 @@ urlpatterns = [
     path("patients/<uuid:patient_id>/care-plan/goals/<uuid:goal_id>/", plans.goal_update, name="goal_update"),
     path("portal/today/", portal.portal_today, name="portal_today"),
     path("portal/today/doses/<uuid:dose_id>/", portal.portal_dose, name="portal_dose"),
+    # Rehab (issue 17)
+    path("patients/<uuid:patient_id>/rehab/", rehab.patient_rehab, name="patient_rehab"),
+    path("patients/<uuid:patient_id>/rehab/prescriptions/<uuid:prescription_id>/status/",
+         rehab.rehab_prescription_status, name="rehab_prescription_status"),
+    path("patients/<uuid:patient_id>/rehab/sessions/", rehab.rehab_session, name="rehab_session"),
+    path("patients/<uuid:patient_id>/rehab/phases/<uuid:phase_id>/", rehab.rehab_phase, name="rehab_phase"),
+    path("patients/<uuid:patient_id>/rehab/activities/<uuid:activity_id>/", rehab.rehab_activity,
+         name="rehab_activity"),
+    path("patients/<uuid:patient_id>/rehab/routines/<uuid:routine_id>/apply/", rehab.rehab_routine_apply,
+         name="rehab_routine_apply"),
+    path("portal/today/exercise/<uuid:prescription_id>/done/", rehab_portal.portal_exercise_done,
+         name="portal_exercise_done"),
+    path("portal/today/exercise/", rehab_portal.portal_exercise_log, name="portal_exercise_log"),
+    path("portal/today/sleep/", rehab_portal.portal_sleep, name="portal_sleep"),
+    path("portal/today/events/<uuid:event_id>/", rehab_portal.portal_today_event, name="portal_today_event"),
     path("api/v1/", include(api_patterns)),
 ]

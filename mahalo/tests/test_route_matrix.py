@@ -55,6 +55,8 @@ KWARG_MODELS = {
     "call_id": "scheduling.VirtualVisitSession", "consent_id": "clinical.RpmConsent",
     "task_id": "care.Task", "medication_id": "care.Medication", "plan_id": "care.CarePlan", "goal_id": "care.Goal",
     "dose_id": "care.MedicationDose",
+    "prescription_id": "care.ExercisePrescription", "phase_id": "care.TherapyPhase", "activity_id": "care.Activity",
+    "routine_id": "care.TherapyRoutine",
 }
 ROUTE_MODELS = {
     ("patient_import_detail", "import_id"): "patients.PatientImport",
@@ -68,6 +70,7 @@ ROUTE_MODELS = {
     ("api_thread_message_record", "pk"): "messaging.Thread",
     ("notification_read", "pk"): "messaging.Notification",
     ("portal_event_act", "event_id"): "scheduling.CalendarEvent",
+    ("portal_today_event", "event_id"): "scheduling.CalendarEvent",
     ("assessments_safety_outcome", "event_id"): "assessments.SafetyEvent",
     ("api_food", "pk"): "nutrition.Food", ("api_my_meal", "pk"): "nutrition.Meal",
     ("api_my_meal_remove", "pk"): "nutrition.Meal", ("api_questionnaire", "pk"): "assessments.Questionnaire",
@@ -305,9 +308,13 @@ class Demo:
 
 def _complete(demo):
     """Rows the demo does not seed, one per scope, so every route has objects to attack."""
+    from decimal import Decimal
+
     from assessments import instruments
     from assessments.services import response_submit
     from assessments.tests.factories import assign, phq9_answers
+    from care.rehab_demo import ensure_library
+    from care.services import rehab
     from clinical.tests.factories import RecommendationFactory
     from messaging.models import Thread
     from messaging.tests.factories import attach
@@ -328,6 +335,10 @@ def _complete(demo):
         thread = Thread.objects.filter(patient__in=patients).order_by("pk").first()
         if thread is not None:
             attach(thread, thread.created_by or staff)
+        ensure_library(patient.project)  # rehab: the tenant's library and a prescription per scope
+        rehab.prescription_create(patient=patient, actor=staff, via="test", data=rehab.PrescriptionIn(
+            exercise=rehab.exercises_for(patient).first(), minutes=20, sessions_per_week=3, hrr_low=Decimal("0.4"),
+            hrr_high=Decimal("0.6"), resting_hr=65, max_hr=150, start_date=patient.today))
 
 
 def _follow(obj, path):
