@@ -7,6 +7,7 @@ from __future__ import annotations
 
 def register() -> None:
     from care import rehab_demo, rehab_registry
+    from care import tasks as _tasks  # noqa: F401 - registers care.match_workouts, queued by name on ingest
     from care.services import rehab
     from care.services.rehab import RESOURCE as R
     from care.views import rehab_portal

@@ -2,12 +2,14 @@
 
 from django.urls import include, path
 
-from care import api
+from care import api, rehab_api
 from care.views import medications, plans, portal, rehab, rehab_portal, tasks
 
 api_patterns = [
     path("me/doses/", api.my_doses, name="api_my_doses"),
     path("me/doses/<uuid:pk>/", api.my_dose, name="api_my_dose"),
+    path("me/exercise-logs/", rehab_api.my_exercise_logs, name="api_my_exercise_logs"),
+    path("me/daily-score/", rehab_api.my_daily_score, name="api_my_daily_score"),
 ]
 
 urlpatterns = [
