@@ -309,3 +309,27 @@ def test_goal_progress_from_the_data(world, kai):
                                                                             tzinfo=kai.tz)))
     row = next(r for r in rehab.goals_view(kai) if r["goal"].pk == goal.pk)
     assert row["computed"] and row["goal"].current_value == 75 and row["progress"] == 50
+
+
+def test_rehab_tab_queries_do_not_grow_with_data(world, kai, login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    rx = prescribe(kai, world.clinician, walking(world))
+    c = login(world.clinician)
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert c.get(f"/patients/{kai.pk}/rehab/").status_code == 200
+        return len(ctx)
+
+    rehab.exercise_log(patient=kai, actor=world.patient_user, data=rehab.LogIn(duration_min=20, prescription=rx,
+                                                                              avg_hr=100))
+    count()  # warm (first-use rows: the daily score)
+    few = count()
+    prescribe(kai, world.clinician, rehab.exercises_for(kai).get(name="Calf stretch"))
+    for d in range(1, 12):
+        rehab.exercise_log(patient=kai, actor=world.patient_user, data=rehab.LogIn(
+            duration_min=20, prescription=rx, avg_hr=100 + d, symptoms=["dizziness"] if d % 4 == 0 else [],
+            performed_at=datetime.combine(kai.today - timedelta(days=d), time(0, 30), tzinfo=kai.tz)))
+    assert count() == few  # constant: nothing is read per log or per prescription

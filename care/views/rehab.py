@@ -80,7 +80,7 @@ def _context(request, patient, form=None, session_form=None) -> dict:
     rxs = list(ExercisePrescription.objects.filter(patient=patient)  # gate: bounded by the gated patient
                .select_related("exercise", "prescriber").order_by("status", "-start_date"))
     for rx in rxs:
-        rx.words = rehab.plain_words(rx)
+        rx.words = rehab.plain_words(rx, patient.today)
         rx.zone = rehab.hr_zone(rx)
     can_write = access.can(request.user, R, "write")
     today = scores.day_score(patient)
