@@ -66,6 +66,10 @@ class ExerciseLogForm(forms.Form):
                                          widget=forms.CheckboxSelectMultiple, label="Did you notice")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "ex_%s")  # Today holds several forms: ids stay unique per page
+        super().__init__(*args, **kwargs)
+
     def to_input(self, prescription=None) -> LogIn:
         d = self.cleaned_data
         return LogIn(duration_min=d["duration_min"], prescription=prescription, distance_km=d.get("distance_km"),
@@ -81,6 +85,10 @@ class SleepForm(forms.Form):
     hours = forms.FloatField(required=False, min_value=0, max_value=24, label="Hours slept (if you know)")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "sl_%s")
+        super().__init__(*args, **kwargs)
+
 
 class SessionForm(forms.Form):
     day = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Date")
@@ -94,6 +102,10 @@ class SessionForm(forms.Form):
     symptoms = forms.MultipleChoiceField(choices=ExerciseLog.Symptom.choices, required=False,
                                          widget=forms.CheckboxSelectMultiple)
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "ses_%s")  # beside the prescription form on the Rehab tab
+        super().__init__(*args, **kwargs)
 
     def starts_at(self, tz) -> datetime:
         return datetime.combine(self.cleaned_data["day"], self.cleaned_data["at"], tzinfo=tz)
