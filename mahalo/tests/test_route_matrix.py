@@ -109,6 +109,8 @@ OWNER_PATHS = {
     "scheduling.CalendarFeedToken": ("user", "user"),
     "patients.PatientImport": ("imports", "created_by"),
     "patients.CareTeamLink": ("link", "patient"),
+    # Rehab's library rows: the tenant's (program empty) or a clinic's; reached through the tenant.
+    "care.TherapyPhase": ("project", "project"), "care.Activity": ("project", "project"),
 }
 # The admin lists a patient's notifications (deliveries) to staff who see the patient.
 ADMIN_OWNER_PATHS = {"messaging.Notification": ("patient", "patient")}
