@@ -40,7 +40,7 @@ OWN_DB = common.environment("postgres://postgres@127.0.0.1:5432/mahalo_bench_cha
 
 # Tabs whose data this script fills; any other registered tab is measured empty and said so.
 FILLED = {"overview", "timeline", "wearables", "visits", "vitals", "labs", "recommendations", "rpm", "nutrition",
-          "assessments", "shell"}
+          "assessments", "rehab", "shell"}
 
 
 def mount_shell_tab():
@@ -169,6 +169,42 @@ def fill_care(patient, clinician, days, rng, hour=0):
             now=at - datetime.timedelta(hours=1))
         assessments.response_submit(assignment=assignment, answers=phq9_answers([rng.randrange(3)] * 8 + [0]),
                                     actor=clinician, via="staff", now=at)
+    fill_rehab(patient, clinician, days, rng)
+
+
+def fill_rehab(patient, clinician, days, rng):
+    """Rehab (issue 17): a prescription, an exercise log most days (bulk: the log service's safety
+    check is not what is measured), a supervised session a week, sleep logs, daily scores."""
+    from decimal import Decimal
+
+    from care.models import DailyScore, ExerciseLog, RehabSession, SleepLog
+    from care.rehab_demo import ensure_library
+    from care.services import rehab
+
+    ensure_library(patient.project)
+    start = patient.today - datetime.timedelta(days=days)
+    rx = rehab.prescription_create(patient=patient, actor=clinician, via="bench", data=rehab.PrescriptionIn(
+        exercise=rehab.exercises_for(patient).get(name="Walking"), minutes=30, sessions_per_week=5,
+        hrr_low=Decimal("0.4"), hrr_high=Decimal("0.6"), resting_hr=65, max_hr=150, start_date=start))
+    logs, sessions, sleeps, day_scores = [], [], [], []
+    for i in range(days):
+        day = patient.today - datetime.timedelta(days=i)
+        at = datetime.datetime.combine(day, datetime.time(0, 30), tzinfo=patient.tz)
+        if rng.random() < 0.7:
+            logs.append(ExerciseLog(project_id=patient.project_id, patient=patient, prescription=rx,
+                                    exercise_id=rx.exercise_id, performed_at=at, local_date=day,
+                                    duration_min=rng.choice([20, 30, 35]), avg_hr=rng.randint(95, 125),
+                                    max_hr=rng.randint(110, 130), rpe=rng.randint(10, 14),
+                                    symptoms=["dizziness"] if rng.random() < 0.03 else []))
+        if i % 7 == 3:
+            sessions.append(RehabSession(project_id=patient.project_id, patient=patient, starts_at=at,
+                                         local_date=day, status="attended"))
+        sleeps.append(SleepLog(project_id=patient.project_id, patient=patient, night=day,
+                               quality=rng.randint(2, 5), interruptions=rng.randint(0, 3)))
+        day_scores.append(DailyScore(project_id=patient.project_id, patient=patient, date=day,
+                                     overall=rng.randint(40, 95), components=[]))
+    for model, rows in ((ExerciseLog, logs), (RehabSession, sessions), (SleepLog, sleeps), (DailyScore, day_scores)):
+        model.objects.bulk_create(rows, batch_size=2000)
 
 
 def run() -> dict:

@@ -84,3 +84,63 @@ class ExcuseNoteAdmin(ReadOnlyGatedAdmin):
     list_filter = ("status", "type")
     list_select_related = ("patient", "provider")
     exclude = ("issued_html",)
+# --- Rehab (issue 17): the library, phases, routines and activities are edited here (clinics extend
+# them); prescriptions, logs, sessions, sleep and scores are written by care.services and read-only.
+from care.models import (  # noqa: E402
+    Activity,
+    DailyScore,
+    Exercise,
+    ExerciseLog,
+    ExercisePrescription,
+    RehabSession,
+    SleepLog,
+    TherapyPhase,
+    TherapyRoutine,
+)
+from care.services.rehab import RESOURCE as REHAB_RESOURCE  # noqa: E402
+@admin.register(Exercise)
+class ExerciseAdmin(GatedAdmin):
+    gate_resource = REHAB_RESOURCE
+    list_display = ("name", "category", "program", "equipment", "is_active")
+    list_filter = ("category", "is_active")
+    search_fields = ("name",)
+@admin.register(TherapyPhase)
+class TherapyPhaseAdmin(GatedAdmin):
+    gate_resource = REHAB_RESOURCE
+    list_display = ("name", "order", "week_start", "week_end", "program")
+@admin.register(TherapyRoutine)
+class TherapyRoutineAdmin(GatedAdmin):
+    gate_resource = REHAB_RESOURCE
+    list_display = ("name", "phase", "frequency")
+@admin.register(Activity)
+class ActivityAdmin(GatedAdmin):
+    gate_resource = REHAB_RESOURCE
+    list_display = ("name", "usual_week", "order", "program")
+@admin.register(ExercisePrescription)
+class ExercisePrescriptionAdmin(ReadOnlyGatedAdmin):
+    gate_resource = REHAB_RESOURCE
+    list_display = ("exercise", "patient", "minutes", "sessions_per_week", "status", "start_date")
+    list_filter = ("status",)
+    list_select_related = ("exercise", "patient")
+@admin.register(ExerciseLog)
+class ExerciseLogAdmin(ReadOnlyGatedAdmin):
+    gate_resource = REHAB_RESOURCE
+    list_display = ("patient", "performed_at", "duration_min", "avg_hr", "max_hr", "rpe", "symptomatic", "source")
+    list_filter = ("source", "symptomatic")
+    list_select_related = ("patient",)
+@admin.register(RehabSession)
+class RehabSessionAdmin(ReadOnlyGatedAdmin):
+    gate_resource = REHAB_RESOURCE
+    list_display = ("patient", "starts_at", "status")
+    list_filter = ("status",)
+    list_select_related = ("patient",)
+@admin.register(SleepLog)
+class SleepLogAdmin(ReadOnlyGatedAdmin):
+    gate_resource = REHAB_RESOURCE
+    list_display = ("patient", "night", "quality", "interruptions")
+    list_select_related = ("patient",)
+@admin.register(DailyScore)
+class DailyScoreAdmin(ReadOnlyGatedAdmin):
+    gate_resource = REHAB_RESOURCE
+    list_display = ("patient", "date", "overall")
+    list_select_related = ("patient",)

@@ -51,6 +51,9 @@ class CareConfig(AppConfig):
         shell.register_portal_today(shell.Header("doses", "care/_today_doses.html", today_doses_context, order=10))
 
         demo_seeded.connect(demo.on_demo_seeded, dispatch_uid="care.demo")
+        from care import rehab_setup
+
+        rehab_setup.register()
         celery_app.conf.beat_schedule.setdefault("care-generate-doses", {
             "task": "care.generate_doses", "schedule": 3600.0})
         celery_app.conf.beat_schedule.setdefault("care-mark-missed-doses", {

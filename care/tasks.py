@@ -24,3 +24,18 @@ def notify_due_tasks() -> dict:
     from care.services import task_notify
 
     return task_notify.notify_due_tasks()
+@shared_task(name="care.match_workouts")
+def match_workouts(patient_id: str) -> int:
+    """Device workouts of one patient -> exercise logs on the day's prescription (idempotent)."""
+    from care.services import rehab
+    from patients.models import Patient
+    patient = Patient.objects.filter(pk=patient_id).select_related("program").first()
+    return rehab.match_device_workouts(patient) if patient else 0
+@shared_task(name="care.match_workouts_sweep")
+def match_workouts_sweep() -> int:
+    from care.services import rehab
+    return rehab.match_recent_all()
+@shared_task(name="care.daily_scores")
+def daily_scores() -> int:
+    from care.services import scores
+    return scores.score_all_yesterday()

@@ -173,6 +173,45 @@ def event_skip(*, event: CalendarEvent, occurrence_start: datetime, actor) -> Ca
     return event
 
 
+MARKS = (CalendarEvent.Status.COMPLETED, CalendarEvent.Status.SKIPPED)
+
+
+@transaction.atomic
+def occurrence_mark(*, event: CalendarEvent, occurrence_start: datetime, status: str, actor) -> CalendarEvent:
+    """Mark one occurrence done (completed) or skipped (the portal's Today). A single event changes
+    its own status; an occurrence of a series becomes (or updates) its override row, so the series
+    and its other days are untouched. Returns the row that holds the mark."""
+    if status not in MARKS:
+        raise ValidationError({"status": "Say done or skipped."})
+    if event.parent_id:  # already an override: mark it
+        target = event
+    elif not event.rrule:
+        target = event
+    else:
+        found = [o for o in occurrences([event], occurrence_start - timedelta(minutes=1),
+                                        occurrence_start + timedelta(minutes=1))
+                 if o.starts_at == occurrence_start and o.event.pk == event.pk]
+        existing = event.overrides.filter(recurrence_id=occurrence_start).first()
+        if existing is not None:
+            target = existing
+        elif not found:
+            raise ValidationError({"occurrence": "That event doesn't happen then."})
+        else:
+            length = (event.ends_at - event.starts_at) if event.ends_at else timedelta(minutes=30)
+            target = CalendarEvent.objects.create(
+                project_id=event.project_id, calendar=event.calendar, owner=event.owner, patient=event.patient,
+                template=event.template, title=event.title, description=event.description,
+                starts_at=occurrence_start, ends_at=occurrence_start + length, all_day=event.all_day,
+                location=event.location, category=event.category, timezone=event.timezone, parent=event,
+                recurrence_id=occurrence_start, color=event.color)
+    target.status = status
+    target.done_at = timezone.now() if status == CalendarEvent.Status.COMPLETED else None
+    target.save(update_fields=["status", "done_at", "updated_at"])
+    audit.record(actor=actor, action="update", resource="scheduling", patient=event.patient,
+                 project=event.calendar.project, object_id=target.pk, metadata={"what": f"occurrence_{status}"})
+    return target
+
+
 def event_delete(*, event: CalendarEvent, actor) -> None:
     audit.record(actor=actor, action="delete", resource="scheduling", patient=event.patient,
                  project=event.calendar.project, object_id=event.pk, metadata={"what": "calendar_event_deleted"})

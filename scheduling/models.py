@@ -513,6 +513,7 @@ class CalendarEvent(models.Model):
         PENDING = "pending", "Pending"
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
+        SKIPPED = "skipped", "Skipped"  # the patient marked it not done (kept, unlike a cancelled one)
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     project = models.ForeignKey("mahalo.Project", on_delete=models.CASCADE, related_name="+")
@@ -537,6 +538,7 @@ class CalendarEvent(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="overrides")
     recurrence_id = models.DateTimeField(null=True, blank=True)
     color = models.CharField(max_length=7, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

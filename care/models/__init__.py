@@ -6,4 +6,16 @@ from care.models.medications import Medication, MedicationDose  # noqa: F401
 from care.models.notes import NoteAddendum, VisitNote  # noqa: F401
 from care.models.plans import CarePlan, CarePlanTemplate, Goal  # noqa: F401
 from care.models.referrals import ExcuseNote, Referral, ReferralAttachment  # noqa: F401
+from care.models.rehab import (  # noqa: F401
+    Activity,
+    ActivityClearance,
+    Exercise,
+    ExerciseLog,
+    ExercisePrescription,
+    PhaseProgress,
+    RehabSession,
+    TherapyPhase,
+    TherapyRoutine,
+)
+from care.models.scores import DailyScore, SleepLog  # noqa: F401
 from care.models.tasks import Task, TaskComment  # noqa: F401

@@ -87,7 +87,16 @@ class Goal(models.Model):
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="care_goals")
     plan = models.ForeignKey(CarePlan, on_delete=models.CASCADE, null=True, blank=True, related_name="goals")
     title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    # 004 TherapyGoals and 002 wellness goals are this one table; `kind` says which program work it is.
+    kind = models.CharField(max_length=10, default="care", choices=[("care", "Care plan"), ("therapy", "Therapy"),
+                                                                     ("wellness", "Wellness")])
     category = models.CharField(max_length=40, blank=True, help_text="activity, blood pressure, weight, diet…")
+    # A goal naming a metric has its current value computed from the data (care/services/rehab.py).
+    metric = models.CharField(max_length=20, blank=True, choices=[
+        ("", "None (entered by staff)"), ("steps", "Steps per day (7-day average)"),
+        ("exercise_minutes", "Minutes of exercise (last 7 days)"), ("weight", "Weight (latest)"),
+        ("sodium", "Sodium per day (7-day average)")])
     target_value = models.FloatField(null=True, blank=True)
     current_value = models.FloatField(null=True, blank=True)
     baseline_value = models.FloatField(null=True, blank=True)

@@ -56,6 +56,9 @@ KWARG_MODELS = {
     "task_id": "care.Task", "medication_id": "care.Medication", "plan_id": "care.CarePlan", "goal_id": "care.Goal",
     "dose_id": "care.MedicationDose", "note_id": "care.VisitNote", "referral_id": "care.Referral",
     "excuse_id": "care.ExcuseNote",
+    "dose_id": "care.MedicationDose",
+    "prescription_id": "care.ExercisePrescription", "phase_id": "care.TherapyPhase", "activity_id": "care.Activity",
+    "routine_id": "care.TherapyRoutine",
 }
 ROUTE_MODELS = {
     ("patient_import_detail", "import_id"): "patients.PatientImport",
@@ -69,6 +72,7 @@ ROUTE_MODELS = {
     ("api_thread_message_record", "pk"): "messaging.Thread",
     ("notification_read", "pk"): "messaging.Notification",
     ("portal_event_act", "event_id"): "scheduling.CalendarEvent",
+    ("portal_today_event", "event_id"): "scheduling.CalendarEvent",
     ("assessments_safety_outcome", "event_id"): "assessments.SafetyEvent",
     ("api_food", "pk"): "nutrition.Food", ("api_my_meal", "pk"): "nutrition.Meal",
     ("api_my_meal_remove", "pk"): "nutrition.Meal", ("api_questionnaire", "pk"): "assessments.Questionnaire",
@@ -113,6 +117,8 @@ OWNER_PATHS = {
     "patients.CareTeamLink": ("link", "patient"),
     "care.ReferralAttachment": ("patient", "referral__patient"),
     "care.NoteAddendum": ("patient", "note__patient"),
+    # Rehab's library rows: the tenant's (program empty) or a clinic's; reached through the tenant.
+    "care.TherapyPhase": ("project", "project"), "care.Activity": ("project", "project"),
 }
 # The admin lists a patient's notifications (deliveries) to staff who see the patient.
 ADMIN_OWNER_PATHS = {"messaging.Notification": ("patient", "patient")}
@@ -331,10 +337,15 @@ def _care_documents(patient, staff):
 
 def _complete(demo):
     """Rows the demo does not seed, one per scope, so every route has objects to attack."""
+    from decimal import Decimal
+
     from assessments import instruments
     from assessments.services import response_submit
     from assessments.tests.factories import assign, phq9_answers
     from clinical.tests.factories import BloodTestFactory, LabOrderFactory, RecommendationFactory
+    from care.rehab_demo import ensure_library
+    from care.services import rehab
+    from clinical.tests.factories import RecommendationFactory
     from messaging.models import Thread
     from messaging.tests.factories import attach
     from patients.tests.factories import PatientImportFactory
@@ -356,6 +367,10 @@ def _complete(demo):
         thread = Thread.objects.filter(patient__in=patients).order_by("pk").first()
         if thread is not None:
             attach(thread, thread.created_by or staff)
+        ensure_library(patient.project)  # rehab: the tenant's library and a prescription per scope
+        rehab.prescription_create(patient=patient, actor=staff, via="test", data=rehab.PrescriptionIn(
+            exercise=rehab.exercises_for(patient).first(), minutes=20, sessions_per_week=3, hrr_low=Decimal("0.4"),
+            hrr_high=Decimal("0.6"), resting_hr=65, max_hr=150, start_date=patient.today))
 
 
 def _follow(obj, path):

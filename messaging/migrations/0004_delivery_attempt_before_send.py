@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('messaging', '0002_call_notification_events'),
+        ('messaging', '0003_care_events'),
     ]
 
     operations = [
