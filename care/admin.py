@@ -98,6 +98,8 @@ from care.models import (  # noqa: E402
     TherapyRoutine,
 )
 from care.services.rehab import RESOURCE as REHAB_RESOURCE  # noqa: E402
+
+
 @admin.register(Exercise)
 class ExerciseAdmin(GatedAdmin):
     gate_resource = REHAB_RESOURCE

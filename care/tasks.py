@@ -1,41 +1,41 @@
-"""Celery tasks: thin, idempotent, calling care's services."""
+"""Celery tasks: thin, idempotent, calling care's services. Imported by care's AppConfig (rehab_setup)
+so they are registered in web processes too; services queue them by name, never import this module."""
 
 from celery import shared_task
+
+from care.services import medications, rehab, scores, task_notify
+from patients.models import Patient
 
 
 @shared_task(name="care.generate_doses")
 def generate_doses() -> int:
     """Keep dose rows two days ahead for every active scheduled medication (unique per time)."""
-    from care.services import medications
-
     return medications.doses_generate_all()
 
 
 @shared_task(name="care.mark_missed_doses")
 def mark_missed_doses() -> int:
-    from care.services import medications
-
     return medications.doses_mark_missed()
 
 
 @shared_task(name="care.notify_due_tasks")
 def notify_due_tasks() -> dict:
     """Due-soon and overdue task notifications (idempotent: a stamp per task and a key per due time)."""
-    from care.services import task_notify
-
     return task_notify.notify_due_tasks()
+
+
 @shared_task(name="care.match_workouts")
 def match_workouts(patient_id: str) -> int:
     """Device workouts of one patient -> exercise logs on the day's prescription (idempotent)."""
-    from care.services import rehab
-    from patients.models import Patient
     patient = Patient.objects.filter(pk=patient_id).select_related("program").first()
     return rehab.match_device_workouts(patient) if patient else 0
+
+
 @shared_task(name="care.match_workouts_sweep")
 def match_workouts_sweep() -> int:
-    from care.services import rehab
     return rehab.match_recent_all()
+
+
 @shared_task(name="care.daily_scores")
 def daily_scores() -> int:
-    from care.services import scores
     return scores.score_all_yesterday()

@@ -1,6 +1,6 @@
-"""Care's models, one module per concept (DESIGN.md "Where the seed tables go"): tasks,
-medications and their doses, care plans and goals. Rehab (exercise, prescriptions, sleep, daily score) will join as
-their own modules."""
+"""Care's models, one module per concept (DESIGN.md "Where the seed tables go"): tasks, medications and
+their doses, care plans and goals, visit notes, referrals and excuse notes, rehab (exercise, prescriptions,
+logs, sessions, phases, routines, activities), sleep logs and daily scores."""
 
 from care.models.medications import Medication, MedicationDose  # noqa: F401
 from care.models.notes import NoteAddendum, VisitNote  # noqa: F401
