@@ -56,7 +56,6 @@ KWARG_MODELS = {
     "task_id": "care.Task", "medication_id": "care.Medication", "plan_id": "care.CarePlan", "goal_id": "care.Goal",
     "dose_id": "care.MedicationDose", "note_id": "care.VisitNote", "referral_id": "care.Referral",
     "excuse_id": "care.ExcuseNote",
-    "dose_id": "care.MedicationDose",
     "prescription_id": "care.ExercisePrescription", "phase_id": "care.TherapyPhase", "activity_id": "care.Activity",
     "routine_id": "care.TherapyRoutine",
 }
@@ -342,10 +341,9 @@ def _complete(demo):
     from assessments import instruments
     from assessments.services import response_submit
     from assessments.tests.factories import assign, phq9_answers
-    from clinical.tests.factories import BloodTestFactory, LabOrderFactory, RecommendationFactory
     from care.rehab_demo import ensure_library
     from care.services import rehab
-    from clinical.tests.factories import RecommendationFactory
+    from clinical.tests.factories import BloodTestFactory, LabOrderFactory, RecommendationFactory
     from messaging.models import Thread
     from messaging.tests.factories import attach
     from patients.tests.factories import PatientImportFactory

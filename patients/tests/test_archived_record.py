@@ -24,7 +24,8 @@ def archived(world):
 
 
 def _reading():
-    return {"metric": "weight", "value": 80, "unit": "kg", "effective_at": (timezone.now() - timedelta(minutes=5)).isoformat()}
+    when = (timezone.now() - timedelta(minutes=5)).isoformat()
+    return {"metric": "weight", "value": 80, "unit": "kg", "effective_at": when}
 
 
 def test_portal_reads_with_a_notice_and_refuses_writes(world, archived, login):
