@@ -27,6 +27,8 @@ EVENT_TYPES = [
     ("call_scheduled", "Video call scheduled"),
     ("call_missed", "Missed video call"),
     ("call_cancelled", "Video call cancelled"),
+    ("report_shared", "Report shared"),
+    ("weekly_summary", "Weekly summary"),
 ]
 SAFETY_CRITICAL_EVENTS = frozenset({"alert_created"})
 CHANNELS = [("in_app", "In the app"), ("email", "Email"), ("push", "Web push"), ("sms", "Text message")]

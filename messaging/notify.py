@@ -74,6 +74,12 @@ DEFAULTS: dict[str, tuple[str, str]] = {
                                                "cancelled the video call."),
     "care_team_request": ("Care-team request", "There is a new care-team request{% if patient_name %} from "
                                                "{{ patient_name }}{% endif %}."),
+    # A link only: the mail leaves the app, so it names no patient and no result (reports.services).
+    "report_shared": ("A report was shared with you", "{% if sender %}{{ sender }}{% else %}Your care team{% endif %}"
+                                                      " shared a report with you. Open the link to read it"
+                                                      "{% if expires %}; it works until {{ expires }}{% endif %}."),
+    "weekly_summary": ("Your weekly summary", "Your summary of the week{% if week %} of {{ week }}{% endif %} is "
+                                              "ready. Open the app to see it."),
 }
 
 # Staff read many notifications about many patients: without a template of the project's, a
@@ -104,6 +110,9 @@ STAFF_DEFAULTS: dict[str, tuple[str, str]] = {
     "care_team_request": ("Care-team request: {{ patient_name }}",
                           "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %} asked you to join their care "
                           "team{% if note %}: “{{ note }}”{% endif %}."),
+    "weekly_summary": ("Weekly summary: {{ patient_name }}",
+                       "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %}: the summary of the week"
+                       "{% if week %} of {{ week }}{% endif %} is ready."),
     "questionnaire_due": ("Questionnaire due: {{ patient_name }}",
                           "{{ patient_name }}: a questionnaire is due{% if name %} ({{ name }}){% endif %}."),
 }
