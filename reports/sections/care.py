@@ -95,13 +95,16 @@ def medications(patient, start: date, end: date) -> dict:
     charts = []
     if per_day:
         # Seven-day adherence, one point a day: a single missed dose doesn't draw a cliff.
+        # Past four months, one point a week (the line carries the trend; daily markers would crowd).
+        step = 7 if (end - start).days + 1 > 120 else 1
         points, window = [], []
         day = start
         while day <= end:
             window.append(per_day.get(day, [0, 0]))
             window = window[-7:]
             d, t = sum(w[0] for w in window), sum(w[1] for w in window)
-            points.append((day_iso(day), round(100 * t / d) if d else None))
+            if step == 1 or day.weekday() == 6 or day == end:
+                points.append((day_iso(day), round(100 * t / d) if d else None))
             day += timedelta(days=1)
         charts.append(
             Chart(

@@ -4,7 +4,7 @@ labs and alerts."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Avg, Count, Max, Min
 from django.db.models.functions import TruncMonth
@@ -14,7 +14,7 @@ from clinical.metrics import METRICS
 from clinical.models import Alert, BloodTest, Interpretation, Observation
 from clinical.observations import CATEGORY_LABELS
 from clinical.views.observations import CHART_METRICS, chart_points, daily_resting_hr
-from clinical.vitals_charts import vitals_charts
+from clinical.vitals_charts import Point, vitals_charts
 from reports.sections.common import bounds, day_text, empty, moment_text, num
 
 DECIMALS = {"weight": 1, "bmi": 1, "spo2": 1, "body_temperature": 1, "glucose": 0}
@@ -37,6 +37,37 @@ def patient_header(patient, start: date, end: date) -> dict:
     }
 
 
+# Past this many days the graphs show one point per week (the mean, the week's range in the point): a
+# year of daily markers is 1-2 px apart on a page and made the PDF several times slower to draw.
+WEEKLY_AFTER_DAYS = 120
+
+
+def weekly_points(points: list[Point]) -> list[Point]:
+    """Readings (or daily means) as one point per local week: mean value(s), low/high and count."""
+    weeks: dict = defaultdict(list)
+    for p in points:
+        day = p.at.date()
+        weeks[day - timedelta(days=day.weekday())].append(p)
+    out = []
+    for monday in sorted(weeks):
+        group = weeks[monday]
+        values = [p.value for p in group]
+        seconds = [p.value2 for p in group if p.value2 is not None]
+        at = datetime.combine(monday + timedelta(days=3), time(12), tzinfo=group[0].at.tzinfo)
+        out.append(
+            Point(
+                group[0].metric,
+                at,
+                sum(values) / len(values),
+                sum(seconds) / len(seconds) if seconds else None,
+                low=min(p.low if p.low is not None else p.value for p in group),
+                high=max(p.high if p.high is not None else p.value for p in group),
+                count=sum(p.count for p in group),
+            )
+        )
+    return out
+
+
 def vitals(patient, start: date, end: date) -> dict:
     first, after = bounds(patient, start, end)
     tz = patient.tz
@@ -46,7 +77,12 @@ def vitals(patient, start: date, end: date) -> dict:
     if not points.get("resting_heart_rate"):
         points["resting_heart_rate"], rhr_source = daily_resting_hr(patient, first, after)
     days = (end - start).days + 1
+    if days > WEEKLY_AFTER_DAYS:
+        points = {metric: weekly_points(p) for metric, p in points.items()}
     charts = [c for c in vitals_charts(points, tz, days, start=first, end=after) if not c["empty"]]
+    if days > WEEKLY_AFTER_DAYS:
+        for c in charts:
+            c["note"] = (c["note"] + " " if c["note"] else "") + "One point per week (the week's mean)."
     valid = rows.filter(metric__in=CHART_METRICS, effective_at__gte=first).exclude(
         interpretation=Interpretation.INVALID
     )

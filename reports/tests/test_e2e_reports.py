@@ -77,6 +77,16 @@ def test_a_clinician_generates_shares_and_revokes_a_report(live_server, browser_
     assert response.status == 404
     anonymous.close()
 
+    # Printing a chart tab: the frame, tabs and toolbars go; the graphs and the table stay.
+    page.goto(f"{live_server.url}/patients/{patient.pk}/vitals/")
+    expect(page.locator("canvas[data-chart]").first).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.locator("nav[aria-label='Chart sections']")).to_be_hidden()
+    expect(page.locator("header.topbar")).to_be_hidden()
+    expect(page.locator("canvas[data-chart]").first).to_be_visible()
+    shot(page, "reports-print-vitals.png")
+    page.emulate_media(media="screen")
+
 
 def test_a_patient_reads_the_weekly_summary_on_a_phone(live_server, browser_page, world):
     patient = world.me

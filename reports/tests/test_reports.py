@@ -79,7 +79,7 @@ def test_generate_renders_snapshot_html_and_pdf(generated, world):
     assert keys == [k for k in _template(world.me).sections if k != "patient_header"]
     vitals = next(s for s in report.snapshot["sections"] if s["key"] == "vitals")
     assert not vitals["empty"] and vitals["charts"], vitals
-    assert "<svg" in report.html and world.me.full_name in report.html
+    assert 'src="data:image/svg+xml;base64,' in report.html and world.me.full_name in report.html
     rehab = next(s for s in report.snapshot["sections"] if s["key"] == "rehab")
     assert rehab["empty"] and "No rehab data" in rehab["empty_text"]
     page = client.get(reverse("report_detail", args=[world.me.pk, report.pk]))
