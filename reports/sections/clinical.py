@@ -177,7 +177,7 @@ def labs(patient, start: date, end: date) -> dict:
             {
                 "test": t.test_name,
                 "loinc": t.loinc,
-                "value": f"{t.value:g}",
+                "value": f"{t.value:.4g}",
                 "unit": t.unit,
                 "reference": ref,
                 "flag": flag,
