@@ -32,6 +32,8 @@ EVENT_TYPES = [
     ("excuse_note_issued", "Excuse note ready"),
     ("lab_results_released", "Lab results ready"),
     ("visit_summary_shared", "Visit summary ready"),
+    ("report_shared", "Report shared"),
+    ("weekly_summary", "Weekly summary"),
 ]
 SAFETY_CRITICAL_EVENTS = frozenset({"alert_created"})
 CHANNELS = [("in_app", "In the app"), ("email", "Email"), ("push", "Web push"), ("sms", "Text message")]

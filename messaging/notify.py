@@ -80,6 +80,12 @@ DEFAULTS: dict[str, tuple[str, str]] = {
                                                  "download it."),
     "lab_results_released": ("Lab results ready", "New lab results are ready to view in the portal."),
     "visit_summary_shared": ("Visit summary ready", "A summary of your visit is ready to read in the portal."),
+    # A link only: the mail leaves the app, so it names no patient and no result (reports.services).
+    "report_shared": ("A report was shared with you", "{% if sender %}{{ sender }}{% else %}Your care team{% endif %}"
+                                                      " shared a report with you. Open the link to read it"
+                                                      "{% if expires %}; it works until {{ expires }}{% endif %}."),
+    "weekly_summary": ("Your weekly summary", "Your summary of the week{% if week %} of {{ week }}{% endif %} is "
+                                              "ready. Open the app to see it."),
 }
 
 # Staff read many notifications about many patients: without a template of the project's, a
@@ -116,6 +122,9 @@ STAFF_DEFAULTS: dict[str, tuple[str, str]] = {
     "task_overdue": ("Task overdue: {{ patient_name }}",
                      "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %}: “{{ task }}” is overdue"
                      "{% if due %} (was due {{ due }}){% endif %}."),
+    "weekly_summary": ("Weekly summary: {{ patient_name }}",
+                       "{{ patient_name }}{% if mrn %} ({{ mrn }}){% endif %}: the summary of the week"
+                       "{% if week %} of {{ week }}{% endif %} is ready."),
     "questionnaire_due": ("Questionnaire due: {{ patient_name }}",
                           "{{ patient_name }}: a questionnaire is due{% if name %} ({{ name }}){% endif %}."),
 }

@@ -58,6 +58,7 @@ KWARG_MODELS = {
     "excuse_id": "care.ExcuseNote",
     "prescription_id": "care.ExercisePrescription", "phase_id": "care.TherapyPhase", "activity_id": "care.Activity",
     "routine_id": "care.TherapyRoutine",
+    "report_id": "reports.Report", "export_id": "reports.ReportExport", "summary_id": "reports.WeeklySummary",
 }
 ROUTE_MODELS = {
     ("patient_import_detail", "import_id"): "patients.PatientImport",
@@ -102,6 +103,7 @@ CONSTANTS = {
     ("schedule_request_act", "action"): "triage", ("schedule_availability_act", "action"): "pause",
     ("portal_request_act", "action"): "cancel", ("portal_event_act", "action"): "skip",
     ("alert_action", "action"): "acknowledge", ("call_act", "action"): "cancel", ("task_action", "action"): "complete",
+    ("report_share", "token"): "not-a-share-token", ("report_share_pdf", "token"): "not-a-share-token",
 }
 # How an object reaches its owner, for models without a direct `patient` field.
 OWNER_PATHS = {
@@ -127,7 +129,7 @@ NOT_FILLED: dict[str, str] = {
 }
 # Unauthenticated by design (login, signup, reset, health, webhooks, feeds by secret token).
 PUBLIC = re.compile(r"^/(accounts/|healthz|favicon|api/v1/auth/|api/schema|api/docs|wearables/(callback|webhooks)/"
-                    r"|calendar/feed/)")
+                    r"|calendar/feed/|share/reports/)")
 REFUSED = {400, 401, 403, 404, 405}
 
 
@@ -347,6 +349,7 @@ def _complete(demo):
     from messaging.models import Thread
     from messaging.tests.factories import attach
     from patients.tests.factories import PatientImportFactory
+    from reports.tests.factories import export_row, report_row, summary_row
     from wearables.models import AppleHealthImport
 
     staff_of_scope = {"self": "cardio", "cardiac": "cardio", "metabolic": "dietitian", "foreign": "outsider"}
@@ -362,6 +365,8 @@ def _complete(demo):
         response_submit(assignment=assign(patient, instruments.PHQ9), answers=phq9_answers([0] * 8 + [1]),
                         actor=staff, via="staff")
         _care_documents(patient, demo.users["lead"] if scope == "metabolic" else staff)  # the dietitian can't write
+        export_row(report_row(patient, actor=staff), actor=staff)  # a generated report and a web link
+        summary_row(patient)
         thread = Thread.objects.filter(patient__in=patients).order_by("pk").first()
         if thread is not None:
             attach(thread, thread.created_by or staff)
