@@ -8,3 +8,6 @@ class ReportsConfig(AppConfig):
     name = "reports"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Reports"
+
+    def ready(self):
+        from reports.fhir import tasks  # noqa: F401  (the worker autodiscovers reports.tasks only)

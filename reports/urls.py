@@ -6,4 +6,5 @@ api_patterns = []
 
 urlpatterns = [
     path("api/v1/", include(api_patterns)),
+    path("fhir/R4/", include("reports.fhir.urls")),
 ]

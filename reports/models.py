@@ -1,1 +1,0 @@
-"""Models arrive with the reports issue (DESIGN.md "Where the seed tables go")."""

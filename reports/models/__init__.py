@@ -1,0 +1,1 @@
+from reports.models.fhir import FhirExportJob  # noqa: F401
