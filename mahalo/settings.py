@@ -136,6 +136,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Periodic work (django-celery-beat copies these into its editable schedule).
 CELERY_BEAT_SCHEDULE = {
+    "reports-fhir-export-sweep": {"task": "reports.fhir_export_sweep", "schedule": 600.0},
     "patients-requeue-stalled-imports": {"task": "patients.requeue_stalled_imports", "schedule": 300.0},
     "messaging-sweep-outbox": {"task": "messaging.sweep_outbox", "schedule": 60.0},
     "scheduling-release-expired-holds": {"task": "scheduling.release_expired_holds", "schedule": 60.0},

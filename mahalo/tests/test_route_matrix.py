@@ -55,6 +55,7 @@ KWARG_MODELS = {
     "call_id": "scheduling.VirtualVisitSession", "consent_id": "clinical.RpmConsent",
     "task_id": "care.Task", "medication_id": "care.Medication", "plan_id": "care.CarePlan", "goal_id": "care.Goal",
     "dose_id": "care.MedicationDose",
+    "program_id": "patients.Program", "job_id": "reports.FhirExportJob",
 }
 ROUTE_MODELS = {
     ("patient_import_detail", "import_id"): "patients.PatientImport",
@@ -93,6 +94,8 @@ CONSTANTS = {
     ("care_team_act", "action"): "end", ("care_team_respond", "action"): "approve",
     ("schedule_request_act", "action"): "triage", ("schedule_availability_act", "action"): "pause",
     ("portal_request_act", "action"): "cancel", ("portal_event_act", "action"): "skip",
+    ("fhir_type", "resource_type"): "Observation", ("fhir_read", "resource_type"): "Observation",
+    ("fhir_read", "resource_id"): "not-an-id", ("fhir_export_file", "file_name"): "Patient.ndjson",
     ("alert_action", "action"): "acknowledge", ("call_act", "action"): "cancel", ("task_action", "action"): "complete",
 }
 # How an object reaches its owner, for models without a direct `patient` field.
