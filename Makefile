@@ -74,6 +74,7 @@ bench: install
 	$(PY) bench/chart.py
 	$(PY) bench/ingest.py
 	$(PY) bench/apple_health.py
+	$(PY) bench/fhir_export.py
 	$(PY) bench/summary.py
 
 worker: install

@@ -23,8 +23,7 @@ BASE = "/fhir/R4/"
 @pytest.fixture(autouse=True)
 def _media(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path)
-    settings.STORAGES = {**settings.STORAGES,
-                         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
 
 
 def kick(api, url):
@@ -63,8 +62,9 @@ def test_group_export_end_to_end(world, api_login, django_capture_on_commit_call
     # Only this program's patients, and every line valid for both validators.
     ids = {r["id"] for r in lines if r["resourceType"] == "Patient"}
     assert ids == {str(p.pk) for p in world.cardiac_patients}
-    assert {r["subject"]["reference"] for r in lines if r["resourceType"] == "Observation"} == \
-        {f"Patient/{p.pk}" for p in world.cardiac_patients}
+    assert {r["subject"]["reference"] for r in lines if r["resourceType"] == "Observation"} == {
+        f"Patient/{p.pk}" for p in world.cardiac_patients
+    }
     assert {r["id"]: validate.errors(r) for r in lines if validate.errors(r)} == {}
     assert AuditEvent.objects.filter(metadata__event="fhir_export_download").count() == 2
     # Another user (even the lead, who sees these patients) gets 404 for the status and the files.
