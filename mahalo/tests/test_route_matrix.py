@@ -315,6 +315,7 @@ def _complete(demo):
     from messaging.models import Thread
     from messaging.tests.factories import attach
     from patients.tests.factories import PatientImportFactory
+    from reports.models import FhirExportJob
     from wearables.models import AppleHealthImport
 
     staff_of_scope = {"self": "cardio", "cardiac": "cardio", "metabolic": "dietitian", "foreign": "outsider"}
@@ -328,6 +329,8 @@ def _complete(demo):
                                          original_name="export.zip")
         response_submit(assignment=assign(patient, instruments.PHQ9), answers=phq9_answers([0] * 8 + [1]),
                         actor=staff, via="staff")
+        FhirExportJob.objects.create(project=patient.project, program=patient.program, requested_by=staff,
+                                     kind="group", request_url=f"/fhir/R4/Group/{patient.program_id}/$export")
         thread = Thread.objects.filter(patient__in=patients).order_by("pk").first()
         if thread is not None:
             attach(thread, thread.created_by or staff)

@@ -1,5 +1,6 @@
 """Two independent validators for what the FHIR API returns (tests and CI run both over `$everything`
-and a Bulk `$export` of the demo: reports/tests/test_fhir_validate.py, `manage.py fhir_validate`).
+and a Bulk `$export` of the demo: reports/tests/test_fhir_demo.py; test_fhir_api.py and
+test_fhir_export.py check what they return too).
 
 1. fhir.resources (8.x, its R4B models; pydantic v2): each resource parsed into the typed model of its
    resourceType: element names, cardinality (required elements, 0..1 vs 0..*), primitive formats (id,
