@@ -3,7 +3,7 @@ streams in bounded memory; report rows/s and peak memory".
 
 On PostgreSQL, N synthetic patients (simulated data; default 10,000, `--patients` for a quick run) each
 get 730 days of wearables.DailyMetric (steps, resting HR, HRV RMSSD, sleep: 5 Observations per day) and a
-system-level export runs through `reports.fhir.export.run` (the Celery task's service) as a superuser.
+Group (program) export runs through `reports.fhir.export.run` (the Celery task's service) as a superuser.
 Measured: database rows read and FHIR resources written per second, the Python heap's peak during the
 export (tracemalloc) and the process's peak RSS. Bounded memory = the heap peak does not grow with N
 (compare two sizes); the budget line asserts the heap peak stays under 256 MB. Results go to
