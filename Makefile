@@ -75,6 +75,7 @@ bench: install
 	$(PY) bench/ingest.py
 	$(PY) bench/apple_health.py
 	$(PY) bench/report.py
+	$(PY) bench/fhir_export.py
 	$(PY) bench/summary.py
 
 worker: install

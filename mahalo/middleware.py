@@ -16,6 +16,8 @@ from mahalo import access, actors
 # Paths a staff member without MFA may still open: enrolment itself, logout,
 # static files and the health probe.
 MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/media/", "/favicon")
+# Machine clients (the API and FHIR R4) get a status code, never a redirect to a page.
+API_PREFIXES = ("/api/", "/fhir/")
 IDLE_KEY = "mahalo_last_seen"
 IDLE_WRITE_EVERY = 60
 
@@ -48,7 +50,7 @@ class StaffMFARequiredMiddleware:
             and access.is_staff_user(request.user)
             and not _has_mfa(request.user)
         ):
-            if request.path.startswith("/api/"):
+            if request.path.startswith(API_PREFIXES):
                 return JsonResponse({"detail": "Enrol two-factor authentication at /accounts/2fa/ first."},
                                     status=403)
             messages.warning(request, "Staff accounts need two-factor authentication. Set it up to continue.")
@@ -69,7 +71,7 @@ class StaffIdleTimeoutMiddleware:
             if last is not None and now - int(last) > settings.MAHALO_STAFF_IDLE_TIMEOUT:
                 logout(request)
                 messages.info(request, "You were signed out after a period of inactivity.")
-                if request.path.startswith("/api/"):
+                if request.path.startswith(API_PREFIXES):
                     return JsonResponse({"detail": "Session expired."}, status=401)
                 return _to(request, f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
             # Written at most once a minute: saving the session on every request
@@ -132,7 +134,7 @@ class RejectNulBytesMiddleware:
 
 def _bad_request(request):
     message = "The request contained a character that isn't allowed (NUL)."
-    if request.path.startswith("/api/"):
+    if request.path.startswith(API_PREFIXES):
         return JsonResponse({"detail": message}, status=400)
     return HttpResponse(message, status=400, content_type="text/plain; charset=utf-8")
 

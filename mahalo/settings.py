@@ -183,6 +183,7 @@ BEAT_LEASE_SECONDS = env.float("BEAT_LEASE_SECONDS", default=30.0)
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # Periodic work (django-celery-beat copies these into its editable schedule).
 CELERY_BEAT_SCHEDULE = {
+    "reports-fhir-export-sweep": {"task": "reports.fhir_export_sweep", "schedule": 600.0},
     "patients-requeue-stalled-imports": {"task": "patients.requeue_stalled_imports", "schedule": 300.0},
     "messaging-sweep-outbox": {"task": "messaging.sweep_outbox", "schedule": 60.0},
     "scheduling-release-expired-holds": {"task": "scheduling.release_expired_holds", "schedule": 60.0},

@@ -13,6 +13,7 @@ class ReportsConfig(AppConfig):
         # Generated reports, exports, weekly summaries (issue 18).
         from mahalo.celery import app as celery_app
         from patients import shell
+        from reports.fhir import tasks  # noqa: F401 - registers the $export task (autodiscovery finds reports.tasks only)
         from reports.sections import builtin  # noqa: F401 - registers the built-in sections
 
         shell.register_tab(shell.Tab("reports", "Reports", 90, "patient_reports", "reports/tab_reports.html",

@@ -8,6 +8,7 @@ api_patterns = []
 
 urlpatterns = [
     path("api/v1/", include(api_patterns)),
+    path("fhir/R4/", include("reports.fhir.urls")),
 ]
 
 # Generated reports, exports and share links, weekly summaries (issue 18).

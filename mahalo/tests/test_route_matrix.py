@@ -59,6 +59,7 @@ KWARG_MODELS = {
     "prescription_id": "care.ExercisePrescription", "phase_id": "care.TherapyPhase", "activity_id": "care.Activity",
     "routine_id": "care.TherapyRoutine",
     "report_id": "reports.Report", "export_id": "reports.ReportExport", "summary_id": "reports.WeeklySummary",
+    "program_id": "patients.Program", "job_id": "reports.FhirExportJob",
 }
 ROUTE_MODELS = {
     ("patient_import_detail", "import_id"): "patients.PatientImport",
@@ -102,6 +103,8 @@ CONSTANTS = {
     ("care_team_act", "action"): "end", ("care_team_respond", "action"): "approve",
     ("schedule_request_act", "action"): "triage", ("schedule_availability_act", "action"): "pause",
     ("portal_request_act", "action"): "cancel", ("portal_event_act", "action"): "skip",
+    ("fhir_type", "resource_type"): "Observation", ("fhir_read", "resource_type"): "Observation",
+    ("fhir_read", "resource_id"): "not-an-id", ("fhir_export_file", "file_name"): "Patient.ndjson",
     ("alert_action", "action"): "acknowledge", ("call_act", "action"): "cancel", ("task_action", "action"): "complete",
     ("report_share", "token"): "not-a-share-token", ("report_share_pdf", "token"): "not-a-share-token",
 }
@@ -350,6 +353,7 @@ def _complete(demo):
     from messaging.tests.factories import attach
     from patients.tests.factories import PatientImportFactory
     from reports.tests.factories import export_row, report_row, summary_row
+    from reports.models import FhirExportJob
     from wearables.models import AppleHealthImport
 
     staff_of_scope = {"self": "cardio", "cardiac": "cardio", "metabolic": "dietitian", "foreign": "outsider"}
@@ -367,6 +371,8 @@ def _complete(demo):
         _care_documents(patient, demo.users["lead"] if scope == "metabolic" else staff)  # the dietitian can't write
         export_row(report_row(patient, actor=staff), actor=staff)  # a generated report and a web link
         summary_row(patient)
+        FhirExportJob.objects.create(project=patient.project, program=patient.program, requested_by=staff,
+                                     kind="group", request_url=f"/fhir/R4/Group/{patient.program_id}/$export")
         thread = Thread.objects.filter(patient__in=patients).order_by("pk").first()
         if thread is not None:
             attach(thread, thread.created_by or staff)
