@@ -352,8 +352,8 @@ def _complete(demo):
     from messaging.models import Thread
     from messaging.tests.factories import attach
     from patients.tests.factories import PatientImportFactory
-    from reports.tests.factories import export_row, report_row, summary_row
     from reports.models import FhirExportJob
+    from reports.tests.factories import export_row, report_row, summary_row
     from wearables.models import AppleHealthImport
 
     staff_of_scope = {"self": "cardio", "cardiac": "cardio", "metabolic": "dietitian", "foreign": "outsider"}
