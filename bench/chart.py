@@ -177,8 +177,8 @@ def fill_rehab(patient, clinician, days, rng):
     check is not what is measured), a supervised session a week, sleep logs, daily scores."""
     from decimal import Decimal
 
+    from care.demo import ensure_library
     from care.models import DailyScore, ExerciseLog, RehabSession, SleepLog
-    from care.rehab_demo import ensure_library
     from care.services import rehab
 
     ensure_library(patient.project)

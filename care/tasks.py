@@ -1,4 +1,4 @@
-"""Celery tasks: thin, idempotent, calling care's services. Imported by care's AppConfig (rehab_setup)
+"""Celery tasks: thin, idempotent, calling care's services. Imported by care's AppConfig
 so they are registered in web processes too; services queue them by name, never import this module."""
 
 from celery import shared_task

@@ -3,8 +3,10 @@
 from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
-from care import api, rehab_api
+from care import api
 from care.views import medications, notes, plans, portal, referrals, rehab, rehab_portal, tasks
+from mahalo import config
+from mahalo.features import feature_patterns
 
 router = SimpleRouter()
 router.register("care/tasks", api.TaskViewSet, basename="care-task")
@@ -13,8 +15,10 @@ api_patterns = [
     *router.urls,
     path("me/doses/", api.my_doses, name="api_my_doses"),
     path("me/doses/<uuid:pk>/", api.my_dose, name="api_my_dose"),
-    path("me/exercise-logs/", rehab_api.my_exercise_logs, name="api_my_exercise_logs"),
-    path("me/daily-score/", rehab_api.my_daily_score, name="api_my_daily_score"),
+    *feature_patterns(config.REHAB, [
+        path("me/exercise-logs/", api.my_exercise_logs, name="api_my_exercise_logs"),
+        path("me/daily-score/", api.my_daily_score, name="api_my_daily_score"),
+    ]),
 ]
 
 urlpatterns = [
@@ -51,20 +55,22 @@ urlpatterns = [
     path("portal/documents/summaries/<uuid:note_id>/", referrals.portal_visit_summary, name="portal_visit_summary"),
     path("portal/documents/excuse-notes/<uuid:excuse_id>/note.pdf", referrals.portal_excuse_pdf,
          name="portal_excuse_pdf"),
-    # Rehab (issue 17)
-    path("patients/<uuid:patient_id>/rehab/", rehab.patient_rehab, name="patient_rehab"),
-    path("patients/<uuid:patient_id>/rehab/prescriptions/<uuid:prescription_id>/status/",
-         rehab.rehab_prescription_status, name="rehab_prescription_status"),
-    path("patients/<uuid:patient_id>/rehab/sessions/", rehab.rehab_session, name="rehab_session"),
-    path("patients/<uuid:patient_id>/rehab/phases/<uuid:phase_id>/", rehab.rehab_phase, name="rehab_phase"),
-    path("patients/<uuid:patient_id>/rehab/activities/<uuid:activity_id>/", rehab.rehab_activity,
-         name="rehab_activity"),
-    path("patients/<uuid:patient_id>/rehab/routines/<uuid:routine_id>/apply/", rehab.rehab_routine_apply,
-         name="rehab_routine_apply"),
-    path("portal/today/exercise/<uuid:prescription_id>/done/", rehab_portal.portal_exercise_done,
-         name="portal_exercise_done"),
-    path("portal/today/exercise/", rehab_portal.portal_exercise_log, name="portal_exercise_log"),
-    path("portal/today/sleep/", rehab_portal.portal_sleep, name="portal_sleep"),
-    path("portal/today/events/<uuid:event_id>/", rehab_portal.portal_today_event, name="portal_today_event"),
+    # Rehab (issue 17): off with the tenant's rehab flag
+    *feature_patterns(config.REHAB, [
+        path("patients/<uuid:patient_id>/rehab/", rehab.patient_rehab, name="patient_rehab"),
+        path("patients/<uuid:patient_id>/rehab/prescriptions/<uuid:prescription_id>/status/",
+             rehab.rehab_prescription_status, name="rehab_prescription_status"),
+        path("patients/<uuid:patient_id>/rehab/sessions/", rehab.rehab_session, name="rehab_session"),
+        path("patients/<uuid:patient_id>/rehab/phases/<uuid:phase_id>/", rehab.rehab_phase, name="rehab_phase"),
+        path("patients/<uuid:patient_id>/rehab/activities/<uuid:activity_id>/", rehab.rehab_activity,
+             name="rehab_activity"),
+        path("patients/<uuid:patient_id>/rehab/routines/<uuid:routine_id>/apply/", rehab.rehab_routine_apply,
+             name="rehab_routine_apply"),
+        path("portal/today/exercise/<uuid:prescription_id>/done/", rehab_portal.portal_exercise_done,
+             name="portal_exercise_done"),
+        path("portal/today/exercise/", rehab_portal.portal_exercise_log, name="portal_exercise_log"),
+        path("portal/today/sleep/", rehab_portal.portal_sleep, name="portal_sleep"),
+        path("portal/today/events/<uuid:event_id>/", rehab_portal.portal_today_event, name="portal_today_event"),
+    ]),
     path("api/v1/", include(api_patterns)),
 ]

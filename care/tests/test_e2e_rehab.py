@@ -12,8 +12,8 @@ from allauth.mfa.models import Authenticator
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from care.demo import ensure_library
 from care.models import ExerciseLog, MedicationDose
-from care.rehab_demo import ensure_library
 from care.services import rehab
 from care.tests.factories import dose, medication
 from conftest import axe_violations, enrol_totp

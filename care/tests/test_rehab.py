@@ -8,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from care.demo import ensure_library
 from care.models import ExerciseLog, ExercisePrescription, Goal, PhaseProgress, RehabSession, SleepLog, TherapyPhase
-from care.rehab_demo import ensure_library
 from care.services import rehab
 from clinical.ingest import Reading, store
 from clinical.models import Alert

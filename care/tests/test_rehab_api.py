@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from rest_framework.test import APIClient
 
+from care.demo import ensure_library
 from care.models import ExerciseLog
-from care.rehab_demo import ensure_library
 from care.services import rehab
 from clinical.models import Alert
 

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from care.demo import ensure_library
 from care.models import DailyScore, MedicationDose, RehabSession
-from care.rehab_demo import ensure_library
 from care.services import rehab, scores
 from care.tests.factories import dose, medication
 from mahalo.models import ProgramSetting

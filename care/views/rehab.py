@@ -15,8 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from care.forms import PrescriptionForm, SessionForm
 from care.models import Activity, ExercisePrescription, TherapyPhase, TherapyRoutine
-from care.rehab_forms import PrescriptionForm, SessionForm
 from care.services import rehab, scores
 from care.services.rehab import RESOURCE as R
 from mahalo import access

@@ -13,8 +13,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from care.forms import ExerciseLogForm, SleepForm
 from care.models import ExerciseLog, ExercisePrescription, RehabSession, SleepLog
-from care.rehab_forms import ExerciseLogForm, SleepForm
 from care.services import rehab, scores
 from care.services.rehab import RESOURCE as R
 from mahalo import access

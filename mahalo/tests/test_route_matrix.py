@@ -346,7 +346,7 @@ def _complete(demo):
     from assessments import instruments
     from assessments.services import response_submit
     from assessments.tests.factories import assign, phq9_answers
-    from care.rehab_demo import ensure_library
+    from care.demo import ensure_library
     from care.services import rehab
     from clinical.tests.factories import BloodTestFactory, LabOrderFactory, RecommendationFactory
     from messaging.models import Thread
