@@ -38,10 +38,7 @@ def last_week(patient) -> date:
     return week_of(patient.today) - timedelta(days=7)
 
 
-# EXERCISE HOOK (for the lead after the rehab branch merges): care.services.scores.week_scores(patient,
-# week_start) is the rehab helper's weekly exercise score. Replace the body below with a call to it and
-# return {"sessions", "minutes", "score", ...} as it answers; the summary template shows whichever of those
-# keys are present. Until then the summary says "No exercise recorded".
+# The week's exercise (care's rehab logs and daily scores, the same builder as the report's rehab section).
 def exercise_week(patient, week_start: date) -> dict | None:
     return care_sections.rehab_data(patient, week_start, week_start + timedelta(days=6))
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from django.apps import apps
 from django.utils import timezone
 
 from assessments.models import Response
-from care.models import CarePlan, Medication, MedicationDose
+from care.models import CarePlan, DailyScore, ExerciseLog, ExercisePrescription, Medication, MedicationDose
 from care.services.medications import schedule_label
+from care.services.rehab import plain_words
 from mahalo.charts import Axis, Chart, Series, Threshold, day_iso, time_iso
 from nutrition import services as nutrition
 from nutrition.charts import nutrition_charts
@@ -263,21 +263,34 @@ def visits(patient, start: date, end: date) -> dict:
 
 
 # --- Rehab progress ---------------------------------------------------------------------------------
-# REHAB HOOK (for the lead after the rehab branch merges): care.ExercisePrescription / ExerciseLog /
-# DailyScore and care.services.scores.week_scores(patient, week_start) don't exist on this branch. Plug
-# them in here: replace `rehab_data` with a function that reads the period's exercise sessions (count,
-# minutes, RPE, prescription adherence) and week scores, and returns the dict the partial
-# templates/reports/sections/rehab.html reads: {"weeks": [{"week", "sessions", "minutes", "score"}],
-# "sessions": int, "minutes": int, "prescriptions": [{"name", "target"}]} (plus "charts": [spec, ...]
-# for a minutes-per-week bar chart through mahalo.charts). Until then the section says "No rehab data".
+# care's rehab rows: exercise logs (sessions and minutes per week), daily scores (the week's mean) and the
+# prescriptions in force, in three queries whatever the period.
 
 
 def rehab_data(patient, start: date, end: date) -> dict | None:
-    try:
-        apps.get_model("care", "ExerciseLog")
-    except LookupError:
-        return None  # the rehab models aren't installed yet
-    return None  # the models exist but nobody has wired them in yet (see REHAB HOOK above)
+    logs = list(ExerciseLog.objects.filter(patient_id=patient.pk, local_date__gte=start, local_date__lte=end)
+                .order_by().values_list("local_date", "duration_min", "symptomatic"))
+    scores = list(DailyScore.objects.filter(patient_id=patient.pk, date__gte=start, date__lte=end,
+                                            overall__isnull=False).order_by().values_list("date", "overall"))
+    prescriptions = [{"name": rx.exercise.name, "target": plain_words(rx, end)}
+                     for rx in ExercisePrescription.objects.filter(patient_id=patient.pk,
+                                                                   status=ExercisePrescription.Status.ACTIVE)
+                     .select_related("exercise")]
+    if not logs and not scores and not prescriptions:
+        return None
+    weeks: dict[date, dict] = defaultdict(lambda: {"sessions": 0, "minutes": 0.0, "scores": [], "symptoms": 0})
+    for day, minutes, symptomatic in logs:
+        w = weeks[day - timedelta(days=day.weekday())]
+        w["sessions"] += 1
+        w["minutes"] += minutes or 0
+        w["symptoms"] += int(symptomatic)
+    for day, overall in scores:
+        weeks[day - timedelta(days=day.weekday())]["scores"].append(overall)
+    rows = [{"week": day_text(monday), "sessions": w["sessions"], "minutes": round(w["minutes"]),
+             "score": round(sum(w["scores"]) / len(w["scores"])) if w["scores"] else None,
+             "symptoms": w["symptoms"]} for monday, w in sorted(weeks.items())]
+    return {"weeks": rows, "sessions": len(logs), "minutes": round(sum(m or 0 for _, m, _ in logs)),
+            "prescriptions": prescriptions}
 
 
 def rehab(patient, start: date, end: date) -> dict:

@@ -316,3 +316,33 @@ def test_svg_renderer_draws_a_spec():
     assert len(root.findall(f".//{ns}rect")) >= 7  # the bars (and the band)
     assert len(root.findall(f".//{ns}polyline")) + len(root.findall(f".//{ns}path")) >= 2  # the line, broken at the gap
     assert "<script" not in svg
+
+
+def test_rehab_section_reads_care_rehab(world, login, django_capture_on_commit_callbacks):
+    """The cardiac rehab report's rehab section: the prescription in plain words, sessions and minutes
+    per week, and sessions with symptoms, from care's rehab rows."""
+    from decimal import Decimal
+
+    from care.demo import ensure_library
+    from care.services import rehab as care_rehab
+
+    patient = world.me
+    patient.resting_heart_rate, patient.max_heart_rate = 70, 150
+    patient.save()
+    ensure_library(world.project)
+    walking = care_rehab.exercises_for(patient).get(name="Walking")
+    data = care_rehab.PrescriptionIn(
+        exercise=walking, minutes=20, sessions_per_week=4, hrr_low=Decimal("0.34"), hrr_high=Decimal("0.50"),
+        rpe_low=12, rpe_high=14, start_date=patient.today - timedelta(days=10))
+    rx = care_rehab.prescription_create(patient=patient, actor=world.clinician, via="test", data=data)
+    for back, minutes in ((1, 25), (2, 20), (3, 30)):
+        care_rehab.exercise_log(patient=patient, actor=world.patient_user, data=care_rehab.LogIn(
+            duration_min=minutes, prescription=rx, performed_at=timezone.now() - timedelta(days=back), rpe=13))
+    report = _generate(login(world.clinician), patient, django_capture_on_commit_callbacks)
+    report.refresh_from_db()
+    section = next(s for s in report.snapshot["sections"] if s["key"] == "rehab")
+    assert not section.get("empty"), section
+    assert section["sessions"] == 3 and section["minutes"] == 75
+    assert section["prescriptions"][0]["name"] == "Walking" and "20 minutes" in section["prescriptions"][0]["target"]
+    assert sum(w["sessions"] for w in section["weeks"]) == 3
+    assert "Walking" in report.html
