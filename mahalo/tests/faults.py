@@ -107,6 +107,5 @@ def use_private_redis(settings):
         yield redis
     finally:
         app.conf.broker_url, app.conf.task_always_eager = before
-        app.pool.force_close_all()
         if redis.process.poll() is None:
             redis.kill()
