@@ -236,11 +236,12 @@ class Patient(models.Model):
 
     @property
     def post_op_week(self) -> int | None:
-        """Week after surgery, counting the week of surgery as week 1 (cardiac rehab)."""
+        """Whole weeks since surgery (CLINICAL.md: the first week after surgery is week 0); None without a
+        surgery date or before it. The one definition: the chart header, the API and rehab's phases use it."""
         if not self.surgery_date:
             return None
         days = (self.today - self.surgery_date).days
-        return days // 7 + 1 if days >= 0 else None
+        return days // 7 if days >= 0 else None
 
     @property
     def bp_goal(self) -> str:

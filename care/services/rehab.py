@@ -81,11 +81,8 @@ def borg_words(low: int, high: int) -> str:
 
 
 def post_op_week(patient) -> int | None:
-    """Whole weeks since surgery (CLINICAL.md); None without a surgery date or before it."""
-    if not patient.surgery_date:
-        return None
-    days = (patient.today - patient.surgery_date).days
-    return days // 7 if days >= 0 else None
+    """Whole weeks since surgery (CLINICAL.md): the record's one definition, `Patient.post_op_week`."""
+    return patient.post_op_week
 
 
 def dose_on(rx: ExercisePrescription, day: date) -> tuple[int, int]:
