@@ -56,7 +56,7 @@ def test_api_reads_and_refuses_writes_session_and_token(world, archived, api_log
     r = bearer.post(ME_OBS, _reading(), format="json")
     assert r.status_code == 403 and "archived" in r.json()["detail"]
     # A function view (not the gated viewset) is refused the same way.
-    r = bearer.post("/api/v1/me/meals/", {"meal_type": "lunch", "items": []}, format="json")
+    r = bearer.post("/api/v1/me/exercise-logs/", {"duration_min": 20}, format="json")
     assert r.status_code == 403 and "archived" in r.json()["detail"]
     assert not Observation.objects.filter(patient=archived).exists()
 
