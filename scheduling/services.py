@@ -25,7 +25,10 @@ from django.utils import timezone
 
 from mahalo import access, audit, config
 from mahalo.models import StaffMember
-from scheduling.models import Arrival, Mode, Slot, Visit, VisitRequest
+from messaging.models import Notification
+from messaging.notify import notify
+from scheduling import slots, telehealth
+from scheduling.models import Arrival, Mode, Severity, Slot, Visit, VisitRequest
 
 POLICY_KEY = "scheduling_booking_policy"
 POLICIES = ("view_only", "request", "self_book")
@@ -183,7 +186,6 @@ def _when(visit: Visit) -> str:
 
 
 def _notify(visit: Visit, event_type: str, *, to_patient: bool, to_staff: bool, extra: str = "") -> None:
-    from messaging.notify import notify
 
     context = {"when": _when(visit), "with": visit.staff.user.get_full_name(), "mode": visit.get_mode_display(),
                "patient_name": visit.patient.full_name, "reason": extra}
@@ -234,7 +236,6 @@ def visit_book(*, patient, staff: StaffMember, starts_at: datetime, ends_at: dat
             with transaction.atomic():
                 visit.save()
             if mode == Mode.VIRTUAL:
-                from scheduling import telehealth
 
                 telehealth.session_for(visit)
             # In the booking's transaction (issue 20 fault 3): a process that dies after the commit
@@ -254,7 +255,6 @@ def visit_book(*, patient, staff: StaffMember, starts_at: datetime, ends_at: dat
 def patient_self_book(*, patient, actor, staff_id, starts_at: datetime, visit_type: str = Visit.Type.CONSULTATION,
                       reason: str = "", request=None, now: datetime | None = None) -> Visit:
     """A patient books an open slot in the portal (program policy self_book)."""
-    from scheduling import slots
 
     now = now or timezone.now()
     if booking_policy(patient.program) != "self_book":
@@ -327,7 +327,6 @@ def visit_transition(*, visit: Visit, to: str, actor, reason: str = "", request=
         locked.save()
         session = getattr(locked, "session", None) if locked.is_virtual else None
         if session is not None:
-            from scheduling import telehealth
 
             telehealth.on_visit_status(session, locked, now)
     audit.record(request=request, actor=actor, action="update", resource="scheduling", patient=locked.patient,
@@ -355,7 +354,6 @@ def visit_cancel(*, visit: Visit, actor, reason: str, request=None, now: datetim
         _release(locked.slot)
         session = getattr(locked, "session", None) if locked.is_virtual else None
         if session is not None:
-            from scheduling import telehealth
 
             telehealth.on_visit_status(session, locked, now)
         if notify:
@@ -500,7 +498,6 @@ def _locked_request(req: VisitRequest) -> VisitRequest:
 
 
 def request_triage(*, req: VisitRequest, actor, severity: str, note: str = "", request=None) -> VisitRequest:
-    from scheduling.models import Severity
 
     if severity not in Severity.values:
         raise SchedulingError({"severity": "Pick a severity."})
@@ -650,8 +647,6 @@ def send_due_reminders(now: datetime | None = None) -> int:
     """Beat: one reminder per visit and offset, to the patient and the clinician, when
     the offset's moment has passed and the visit hasn't started. Idempotent (the
     notification key), and only for visits booked before that moment."""
-    from messaging.models import Notification
-    from messaging.notify import notify
 
     now = now or timezone.now()
     sent = 0

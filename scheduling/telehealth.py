@@ -33,6 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from mahalo import access, audit, config
+from scheduling import services
 from scheduling.models import Mode, VirtualVisitSession, Visit
 
 logger = logging.getLogger(__name__)
@@ -276,9 +277,9 @@ def join(*, visit: Visit, user, now: datetime | None = None) -> str:
 
 
 def _advance_visit(visit: Visit, side: str, user, now) -> None:
-    """Joining the room moves the visit along: the patient checks in, the clinician starts it."""
-    from scheduling import services
-
+    """Joining the room moves the visit along: the patient checks in, the clinician starts it (through the
+    visit's status machine in services, which in turn opens rooms here: the two modules import each other at
+    module level and use each other only at call time)."""
     try:
         visit.refresh_from_db()
         if side == "patient" and visit.status == Visit.Status.PLANNED:
