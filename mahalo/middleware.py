@@ -19,7 +19,7 @@ MFA_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/media/", "/favico
 # Machine clients (the API and FHIR R4) get a status code, never a redirect to a page.
 API_PREFIXES = ("/api/", "/fhir/")
 IDLE_KEY = "mahalo_last_seen"
-IDLE_WRITE_EVERY = 60
+IDLE_WRITE_EVERY = 60  # seconds; settings.MAHALO_IDLE_WRITE_SECONDS overrides (tests pin it)
 
 
 def _to(request, url):
@@ -76,7 +76,7 @@ class StaffIdleTimeoutMiddleware:
                 return _to(request, f"{reverse('account_login')}?{urlencode({'next': request.get_full_path()})}")
             # Written at most once a minute: saving the session on every request
             # would be a database write per page view for a minute's precision.
-            if last is None or now - int(last) >= IDLE_WRITE_EVERY:
+            if last is None or now - int(last) >= getattr(settings, "MAHALO_IDLE_WRITE_SECONDS", IDLE_WRITE_EVERY):
                 request.session[IDLE_KEY] = now
         return self.get_response(request)
 

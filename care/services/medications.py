@@ -181,7 +181,7 @@ def medication_set_status(*, medication: Medication, actor, status: str, reason:
                           via: str = "") -> Medication:
     if status not in Medication.Status.values:
         raise ValidationError({"status": ["Unknown status."]})
-    med = Medication.objects.select_for_update().select_related("patient__program").get(pk=medication.pk)
+    med = Medication.objects.select_for_update(of=("self",)).select_related("patient__program").get(pk=medication.pk)
     before = med.status
     med.status = status
     if status in (Medication.Status.STOPPED, Medication.Status.COMPLETED) and med.end_date is None:
@@ -253,7 +253,8 @@ def dose_log(*, dose: MedicationDose, actor, status: str, taken_at: datetime | N
     errors: dict[str, list[str]] = {}
     if status not in LOGGABLE:
         errors["status"] = ["Say 'taken' or 'skipped'."]
-    dose = MedicationDose.objects.select_for_update().select_related("medication", "patient__program").get(pk=dose.pk)
+    dose = (MedicationDose.objects.select_for_update(of=("self",)).select_related("medication", "patient__program")
+            .get(pk=dose.pk))
     if dose.scheduled_at - EARLY_LOG > now:
         errors["status"] = ["This dose isn't due yet."]
     if status == MedicationDose.Status.TAKEN:

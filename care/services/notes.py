@@ -144,7 +144,7 @@ def note_create(*, patient, actor, visit=None, template: str = "", title: str = 
 
 
 def _locked(note: VisitNote) -> VisitNote:
-    return VisitNote.objects.select_for_update().select_related("patient").get(pk=note.pk)
+    return VisitNote.objects.select_for_update(of=("self",)).select_related("patient").get(pk=note.pk)
 
 
 def _check_draft(note: VisitNote):

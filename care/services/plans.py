@@ -106,7 +106,7 @@ def plan_apply(*, template: CarePlanTemplate, patient, actor, start: date | None
 
 @transaction.atomic
 def plan_set_status(*, plan: CarePlan, actor, status: str, reason: str, request=None, via: str = "") -> CarePlan:
-    plan = CarePlan.objects.select_for_update().select_related("patient").get(pk=plan.pk)
+    plan = CarePlan.objects.select_for_update(of=("self",)).select_related("patient").get(pk=plan.pk)
     reason = (reason or "").strip()
     if status not in TRANSITIONS.get(plan.status, set()):
         raise ValidationError({"status": [f"A {plan.get_status_display().lower()} plan can't become {status}."]})
@@ -131,7 +131,7 @@ def goal_update(*, goal: Goal, actor, current_value: float | None, status: str, 
                 via: str = "") -> Goal:
     if status not in Goal.Status.values:
         raise ValidationError({"status": ["Unknown goal status."]})
-    goal = Goal.objects.select_for_update().select_related("patient").get(pk=goal.pk)
+    goal = Goal.objects.select_for_update(of=("self",)).select_related("patient").get(pk=goal.pk)
     before = {"current_value": goal.current_value, "status": goal.status}
     goal.current_value, goal.status = current_value, status
     goal._change_reason = (reason or "").strip()[:100] or None

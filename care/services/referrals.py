@@ -154,7 +154,8 @@ def _store_attachment(referral, upload, content_type, ext, actor) -> ReferralAtt
 @transaction.atomic
 def referral_transition(*, referral: Referral, to: str, actor, reason: str = "", request=None,
                         via: str = "page") -> Referral:
-    referral = Referral.objects.select_for_update().select_related("patient", "provider").get(pk=referral.pk)
+    referral = (Referral.objects.select_for_update(of=("self",)).select_related("patient", "provider")
+                .get(pk=referral.pk))
     _check_write(actor, referral.patient)
     current = referral.status
     if to not in TRANSITIONS.get(current, set()):
@@ -245,7 +246,7 @@ def excuse_create(*, patient, actor, data: ExcuseIn, visit=None, request=None, v
 
 
 def _locked_note(note) -> ExcuseNote:
-    return ExcuseNote.objects.select_for_update().select_related("patient", "provider").get(pk=note.pk)
+    return ExcuseNote.objects.select_for_update(of=("self",)).select_related("patient", "provider").get(pk=note.pk)
 
 
 @transaction.atomic

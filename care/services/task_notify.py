@@ -41,7 +41,8 @@ def _when(task: Task) -> str:
 def _raise(task: Task, event_type: str, stamp_field: str, now: datetime) -> bool:
     with transaction.atomic():
         # Re-read under a lock: a concurrent sweep or a completed task changes nothing.
-        locked = (Task.objects.select_for_update().select_related("patient__program", "patient__project", "assignee")
+        locked = (Task.objects.select_for_update(of=("self",))
+                  .select_related("patient__program", "patient__project", "assignee")
                   .filter(pk=task.pk, status__in=Task.OPEN_STATES, **{f"{stamp_field}__isnull": True}).first())
         if locked is None or locked.due_at is None:
             return False

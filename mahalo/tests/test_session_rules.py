@@ -21,6 +21,7 @@ def test_activity_keeps_the_session(login, world, settings):
     import time
 
     settings.MAHALO_STAFF_IDLE_TIMEOUT = 100
+    settings.MAHALO_IDLE_WRITE_SECONDS = 60
     client = login(world.clinician)
     client.get("/")
     session = client.session
