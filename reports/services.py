@@ -437,26 +437,11 @@ def share_open(token: str, *, request=None, part: str = "page") -> ReportExport 
     now = timezone.now()
     live = export.is_live(now) and export.report.status == Report.Status.DONE
     meta = {"via": "share_link", "export": str(export.pk), "kind": export.kind, "part": part}
-    if not live:
+    if live:
+        ReportExport.objects.filter(pk=export.pk).update(open_count=F("open_count") + 1, last_opened_at=now)
+    else:
         meta["refused"] = "revoked" if export.revoked_at else "expired"
-        audit.record(
-            action="denied",
-            request=request,
-            actor=None,
-            resource=RESOURCE,
-            patient=export.patient,
-            object_id=export.report_id,
-            metadata=meta,
-        )
-        return None
-    ReportExport.objects.filter(pk=export.pk).update(open_count=F("open_count") + 1, last_opened_at=now)
-    audit.record(
-        action="read",
-        request=request,
-        actor=None,
-        resource=RESOURCE,
-        patient=export.patient,
-        object_id=export.report_id,
-        metadata=meta,
-    )
-    return export
+    # Every open is audited, refused ones as denials (the link's holder is anonymous).
+    audit.record(action="read" if live else "denied", request=request, actor=None, resource=RESOURCE,
+                 patient=export.patient, object_id=export.report_id, metadata=meta)
+    return export if live else None
