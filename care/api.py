@@ -57,6 +57,15 @@ def _me(request):
     return patient
 
 
+def _day_param(request, me) -> date:
+    """`?date=YYYY-MM-DD` in the patient's own days, today by default; a bad value is a 400 naming it."""
+    raw = request.query_params.get("date") or ""
+    try:
+        return date.fromisoformat(raw) if raw else me.today
+    except ValueError:
+        raise serializers.ValidationError({"date": ["Use YYYY-MM-DD."]}) from None
+
+
 @extend_schema(parameters=[OpenApiParameter("date", str, description="Local day, YYYY-MM-DD (default today)")],
                responses=DoseSerializer(many=True), summary="My doses on a day")
 @api_view(["GET"])
@@ -64,11 +73,7 @@ def _me(request):
 @permission_classes([IsAuthenticated, RecordOpen])
 def my_doses(request):
     me = _me(request)
-    raw = request.query_params.get("date") or ""
-    try:
-        day = date.fromisoformat(raw) if raw else me.today
-    except ValueError:
-        raise serializers.ValidationError({"date": ["Use YYYY-MM-DD."]}) from None
+    day = _day_param(request, me)
     rows = access.scoped(request.user, MedicationDose.objects.all(), R).filter(patient=me, local_date=day)
     audit.record(request=request, action="list", resource="care.dose", patient=me,
                  metadata={"via": "api", "date": day.isoformat()})
@@ -293,11 +298,7 @@ def my_exercise_logs(request):
 @permission_classes([IsAuthenticated, RecordOpen])
 def my_daily_score(request):
     me = _me(request)
-    raw = request.query_params.get("date") or ""
-    try:
-        day = date.fromisoformat(raw) if raw else me.today
-    except ValueError:
-        raise serializers.ValidationError({"date": ["Use YYYY-MM-DD."]}) from None
+    day = _day_param(request, me)
     if day > me.today or day < me.today - timedelta(days=90):
         raise serializers.ValidationError({"date": ["A day in the last 90 days."]})
     view = scores.day_score(me, day)
